@@ -1,0 +1,191 @@
+"""Compiling a rubric set for one encoder: reference embeddings and background statistics.
+
+A point's raw cosine means little by itself (e5 puts unrelated on-topic text at
+≈0.86 and a paraphrase at ≈0.89), so every point and misconception carries the
+mean and spread of its similarity to *background* text: a bundled set of generic
+sentences plus the reference phrasings of the other questions in the set. The
+engine then works with standardised similarities (z-scores) rather than cosines.
+
+Embeddings are cached on disk per (model id, rubric-set hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from grader.embedding.encoder import Encoder
+from grader.matching.keywords import CompiledKeyword, match_keyword
+from grader.rubric.schema import Misconception, Point, Rubric
+from grader.text.negation import has_preventive, is_negated
+from grader.text.normalize import diacritic_ratio, fold, nfc, normalize
+
+MIN_SIGMA = 0.01
+
+
+@dataclass
+class Target:
+    """A point or a misconception, ready to be matched."""
+
+    id: str
+    kind: str  # "point" or "misconception"
+    weight: float  # point weight, or misconception penalty
+    refs: list[str]  # reference texts; accent-folded copies of Vietnamese ones included
+    ref_negated: np.ndarray  # bool per reference
+    emb: np.ndarray  # (len(refs), dim)
+    keywords: tuple[CompiledKeyword, ...]
+    contradicts: tuple[str, ...] = ()
+    # Keywords that the references themselves put after a negation or a word like
+    # "tránh"/"avoid": a negation before them in an answer is not a denial.
+    negatable_keywords: frozenset[str] = frozenset()
+    mu: float = 0.0
+    sigma: float = 1.0
+
+    def z(self, cos: np.ndarray | float) -> np.ndarray | float:
+        """Standardise raw cosines against this target's background."""
+        return (cos - self.mu) / self.sigma
+
+
+@dataclass
+class CompiledRubric:
+    """A rubric with everything the matcher needs, for one encoder."""
+
+    rubric: Rubric
+    points: list[Target]
+    misconceptions: list[Target]
+    question_texts: list[str]  # normalised vi/en question text
+    question_emb: np.ndarray
+
+    @property
+    def id(self) -> str:
+        return self.rubric.id
+
+
+def _ref_texts(phrasings: list[str], statement: list[str]) -> list[str]:
+    texts = [nfc(t) for t in [*statement, *phrasings]]
+    # Answers typed without diacritics meet folded copies of the Vietnamese references.
+    folded = [fold(t) for t in texts if diacritic_ratio(t) > 0.02]
+    return list(dict.fromkeys([*texts, *folded]))
+
+
+def _target_texts(item: Point | Misconception) -> list[str]:
+    return _ref_texts(item.phrasings.all(), [item.statement.vi, item.statement.en])
+
+
+def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int = 6) -> frozenset[str]:
+    """Terms of ``item`` that some reference says after a negation or a preventive word."""
+    out = set()
+    compiled = [CompiledKeyword.build(k) for k in item.keywords]
+    for ref in refs:
+        norm = normalize(ref)
+        folded = fold(norm)
+        for kw in compiled:
+            hit = match_keyword(kw, norm, folded)
+            if hit is None:
+                continue
+            text = norm if hit.credit == 1.0 else folded
+            before = " ".join(text[: hit.start].split()[-scope:])
+            if is_negated(before) or has_preventive(before):
+                out.add(kw.term)
+    return frozenset(out)
+
+
+def background_sentences() -> list[str]:
+    """The bundled generic sentences used as background."""
+    text = resources.files("grader.data").joinpath("background.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+class EmbeddingCache:
+    """Text → vector store in one ``.npz`` file per (model id, rubric-set hash)."""
+
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+
+    def _file(self, model_id: str, key: str) -> Path | None:
+        if self.directory is None:
+            return None
+        safe = hashlib.sha256(model_id.encode()).hexdigest()[:12]
+        return self.directory / f"{safe}-{key}.npz"
+
+    def encode(self, encoder: Encoder, texts: list[str], key: str) -> np.ndarray:
+        """Vectors for ``texts``, from the cache file if it holds exactly these texts."""
+        f = self._file(encoder.model_id, key)
+        digest = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
+        if f is not None and f.exists():
+            try:
+                with np.load(f, allow_pickle=False) as data:
+                    if str(data["digest"]) == digest and data["vectors"].shape[0] == len(texts):
+                        return data["vectors"].astype(np.float32)
+            except (OSError, ValueError, KeyError):
+                pass  # corrupt or stale cache: recompute below
+        vectors = encoder.encode(texts)
+        if f is not None:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=f.parent, suffix=".npz.tmp")
+            os.close(fd)
+            with open(tmp, "wb") as fh:
+                np.savez(fh, digest=np.array(digest), vectors=vectors)
+            os.replace(tmp, f)
+        return vectors
+
+
+def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCache, set_hash: str) -> dict[str, CompiledRubric]:
+    """Embed every reference of every rubric (one encoder call) and fit background statistics."""
+    background = background_sentences()
+    per_item: list[tuple[Rubric, Point | Misconception, list[str]]] = []
+    texts: list[str] = []
+    for r in rubrics:
+        for item in [*r.points, *r.misconceptions]:
+            refs = _target_texts(item)
+            per_item.append((r, item, refs))
+            texts.extend(refs)
+        texts.extend([nfc(r.question.vi), nfc(r.question.en)])
+    texts.extend(background)
+    unique = list(dict.fromkeys(texts))
+    vectors = cache.encode(encoder, unique, set_hash)
+    index = {t: i for i, t in enumerate(unique)}
+
+    def emb(ts: list[str]) -> np.ndarray:
+        return vectors[[index[t] for t in ts]]
+
+    bg_emb = emb(background)
+    compiled: dict[str, CompiledRubric] = {}
+    for r in rubrics:
+        own = [(item, refs) for rr, item, refs in per_item if rr.id == r.id]
+        # Background for this rubric: generic sentences and the other questions' point references.
+        others = [refs for rr, item, refs in per_item if rr.id != r.id and isinstance(item, Point)]
+        other_texts = list(dict.fromkeys(t for refs in others for t in refs))
+        bg = np.vstack([bg_emb, emb(other_texts)]) if other_texts else bg_emb
+        points, misconceptions = [], []
+        for item, refs in own:
+            e = emb(refs)
+            best = (bg @ e.T).max(axis=1)
+            target = Target(
+                id=item.id,
+                kind="point" if isinstance(item, Point) else "misconception",
+                weight=item.weight if isinstance(item, Point) else item.penalty,
+                refs=refs,
+                ref_negated=np.array([is_negated(t) for t in refs], dtype=bool),
+                emb=e,
+                keywords=tuple(CompiledKeyword.build(k) for k in item.keywords),
+                contradicts=tuple(item.contradicts) if isinstance(item, Misconception) else (),
+                negatable_keywords=negatable_keywords(item, refs),
+                mu=float(best.mean()),
+                sigma=max(float(best.std()), MIN_SIGMA),
+            )
+            (points if target.kind == "point" else misconceptions).append(target)
+        compiled[r.id] = CompiledRubric(
+            rubric=r,
+            points=points,
+            misconceptions=misconceptions,
+            question_texts=[normalize(r.question.vi), normalize(r.question.en)],
+            question_emb=emb([nfc(r.question.vi), nfc(r.question.en)]),
+        )
+    return compiled

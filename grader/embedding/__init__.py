@@ -1,0 +1,1 @@
+"""Sentence embeddings: the bundled model and the encoders that use it."""

@@ -1,0 +1,86 @@
+"""Turning evidence into probabilities: small logistic models fitted on graded fixtures.
+
+The coefficients live in ``grader/data/combiner.json`` (written by
+``grader fit``); the defaults below are only used when that file is absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.matching.features import TargetEvidence
+
+
+class CombinerParams(BaseModel):
+    """The few numbers that turn evidence into coverage, detections and a score."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = 1
+    # P(point covered) = sigmoid(b0 + b1*z + b2*keywords + b3*z*keywords)
+    point: tuple[float, float, float, float] = (-4.0, 1.2, 3.0, 0.3)
+    # P(misconception stated) = sigmoid(c0 + c1*z + c2*keywords + c3*(z - best contradicted point z))
+    misconception: tuple[float, float, float, float] = (-6.0, 1.0, 3.0, 1.0)
+    covered_at: float = Field(0.5, description="coverage at or above which a point is covered")
+    partial_at: float = Field(0.25, description="coverage at or above which a point is partly covered")
+    partial_credit: float = 0.5
+    misconception_at: float = 0.5
+    negated_factor: float = Field(0.1, description="coverage kept by a point whose evidence is negated")
+    negated_answer_at: float = Field(0.5, description="share of negated on-topic clauses from which the whole answer counts as negated")
+    misconception_penalty_scale: float = Field(1.0, description="multiplies each rubric misconception's penalty")
+    keyword_list_cap: float = Field(0.15, description="highest score of an answer that is only a list of terms")
+    keyword_list_at: float = 0.6
+    off_topic_z: float = Field(1.0, description="topic strength below which an answer may be off-topic")
+    off_topic_margin: float = Field(1.0, description="how much better another question must match")
+    fitted_on: str = "defaults"
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+    def digest(self) -> str:
+        """Short hash for result signatures."""
+        body = self.model_dump(mode="json", exclude={"fitted_on", "metrics"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> CombinerParams:
+        """Parameters from ``path``, else the bundled file, else the defaults."""
+        if path is not None:
+            return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        bundled = resources.files("grader.data").joinpath("combiner.json")
+        if bundled.is_file():
+            return cls.model_validate_json(bundled.read_text(encoding="utf-8"))
+        return cls()
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
+
+
+def point_features(ev: TargetEvidence) -> list[float]:
+    """Feature vector of a point (without the intercept)."""
+    return [ev.z, ev.keyword_share, ev.z * ev.keyword_share]
+
+
+def misconception_features(ev: TargetEvidence, points: list[TargetEvidence]) -> list[float]:
+    """Feature vector of a misconception: its evidence and its margin over the points it contradicts."""
+    rivals = [p.z for p in points if p.target.id in ev.target.contradicts] or [max((p.z for p in points), default=0.0)]
+    return [ev.z, ev.keyword_share, ev.z - max(rivals)]
+
+
+def point_probability(params: CombinerParams, ev: TargetEvidence) -> float:
+    """P(covered) before guards."""
+    b = params.point
+    x = point_features(ev)
+    return _sigmoid(b[0] + sum(c * v for c, v in zip(b[1:], x)))
+
+
+def misconception_probability(params: CombinerParams, ev: TargetEvidence, points: list[TargetEvidence]) -> float:
+    """P(the answer states this misconception)."""
+    c = params.misconception
+    x = misconception_features(ev, points)
+    return _sigmoid(c[0] + sum(k * v for k, v in zip(c[1:], x)))

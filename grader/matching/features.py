@@ -1,0 +1,113 @@
+"""Evidence for each point and misconception of a rubric in one analysed answer.
+
+Pure functions of (compiled rubric, answer analysis): semantic evidence (the
+best-matching segment, standardised against the target's background), keyword
+evidence (rapidfuzz on accented and folded text) and polarity (a negation in
+the evidence span that the matched reference does not share).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grader.analysis import AnswerAnalysis
+from grader.compiled import CompiledRubric, Target
+from grader.matching.keywords import KeywordHit, keyword_coverage, match_keyword
+from grader.text.negation import is_negated
+from grader.text.normalize import fold, normalize
+
+
+@dataclass
+class TargetEvidence:
+    """What the answer offers for one target."""
+
+    target: Target
+    z: float  # standardised similarity of the best segment
+    cosine: float  # its raw cosine
+    segment: int  # index of the best segment in the analysis, -1 if none
+    reference: str  # the best-matching reference text
+    keyword_share: float
+    keyword_hits: list[KeywordHit] = field(default_factory=list)
+    required_ok: bool = True
+    negated: bool = False
+
+
+# How many words before a keyword a negation cue still negates it.
+NEGATION_SCOPE_WORDS = 6
+
+
+def _adds_negation(segment_text: str, target: Target, ref_negated: bool, english: bool) -> bool:
+    """Whether the evidence segment negates the point.
+
+    Scoped to the point's keywords: "BN không giúp giảm overfitting" negates the
+    keyword "overfitting", "không load hết vào RAM" does not negate a keyword that
+    itself says "không load hết". Without a keyword in the segment, a negation
+    counts only if the matched reference has none: references phrased negatively
+    ("không bị kẹt ở vùng bão hòa") are often paraphrased positively, and the
+    opposite case (asserting what the rubric denies) is a misconception's job.
+    """
+    norm = normalize(segment_text)
+    folded = fold(norm)
+    hits = [h for h in (match_keyword(k, norm, folded) for k in target.keywords) if h is not None]
+    if hits:
+        for h in hits:
+            text = norm if h.credit == 1.0 else folded
+            if h.term in target.negatable_keywords or is_negated(text[h.start : h.end], english):
+                continue  # the rubric itself says it negatively ("không bị nổ", "tránh bão hòa", "không đổi")
+            before = " ".join(text[: h.start].split()[-NEGATION_SCOPE_WORDS:])
+            if is_negated(before, english) or (h.credit < 1.0 and is_negated(before, english=False)):
+                return True
+        return False
+    if ref_negated:
+        return False
+    return is_negated(segment_text, english) or is_negated(folded, english=False)
+
+
+def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
+    """Best segment, keyword coverage and polarity for ``target``."""
+    english = analysis.language == "en"
+    share, hits, required_ok = keyword_coverage(target.keywords, analysis.norm_text, analysis.folded_text)
+    if not analysis.segments:
+        return TargetEvidence(target, -10.0, 0.0, -1, "", share, hits, required_ok)
+    sims = analysis.segment_emb @ target.emb.T  # (segments, refs)
+    best_ref = sims.argmax(axis=1)
+    best = sims[np.arange(len(best_ref)), best_ref]
+    seg = int(best.argmax())
+    ref = int(best_ref[seg])
+    cosine = float(best[seg])
+    negated = _adds_negation(analysis.segments[seg].text, target, bool(target.ref_negated[ref]), english)
+    return TargetEvidence(
+        target=target,
+        z=float(target.z(cosine)),
+        cosine=cosine,
+        segment=seg,
+        reference=target.refs[ref],
+        keyword_share=share,
+        keyword_hits=hits,
+        required_ok=required_ok,
+        negated=negated,
+    )
+
+
+def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple[list[TargetEvidence], list[TargetEvidence]]:
+    """Evidence for every point and every misconception of ``compiled``."""
+    return (
+        [target_evidence(t, analysis) for t in compiled.points],
+        [target_evidence(t, analysis) for t in compiled.misconceptions],
+    )
+
+
+def topic_strength(compiled: CompiledRubric, analysis: AnswerAnalysis) -> float:
+    """How strongly the answer speaks to this question: mean of its two best point z-scores."""
+    if not analysis.segments:
+        return -10.0
+    zs = sorted((float(t.z((analysis.segment_emb @ t.emb.T).max())) for t in compiled.points), reverse=True)
+    return float(np.mean(zs[:2]))
+
+
+def normalized_forms(text: str) -> tuple[str, str]:
+    """(normalised, folded) forms of a text."""
+    n = normalize(text)
+    return n, fold(n)

@@ -1,0 +1,104 @@
+"""Fuzzy keyword matching with rapidfuzz, on accented and accent-folded text.
+
+A keyword matches when one of its forms appears in the answer with at most a
+typo or two. Matching is tried first on the normalised text with diacritics,
+then on the folded text; a folded-only match earns less, because folding
+creates false friends (bàn/bán, không/khống).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from grader.rubric.schema import Keyword
+from grader.text.normalize import fold, normalize
+
+FOLDED_CREDIT = 0.85
+# Short terms must match exactly (as whole words); longer ones tolerate typos.
+EXACT_BELOW = 5
+MIN_RATIO = 88.0
+
+
+@dataclass(frozen=True)
+class CompiledKeyword:
+    """A keyword's forms in both matching forms."""
+
+    term: str
+    required: bool
+    forms: tuple[str, ...]
+    folded: tuple[str, ...]
+
+    @classmethod
+    def build(cls, kw: Keyword) -> CompiledKeyword:
+        forms = tuple(dict.fromkeys(normalize(f) for f in kw.forms()))
+        return cls(kw.term, kw.required, forms, tuple(dict.fromkeys(fold(f) for f in forms)))
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    """Where a keyword was found: ``credit`` 1.0 accented, less folded-only."""
+
+    term: str
+    credit: float
+    start: int  # offsets in the searched (normalised or folded) text
+    end: int
+
+
+def _find(form: str, text: str) -> tuple[float, int, int] | None:
+    padded = f" {text} "
+    if len(form) < EXACT_BELOW:
+        i = padded.find(f" {form} ")
+        if i < 0:
+            for sep in (" ", "(", "/", "-"):
+                for end in (" ", ")", ",", ".", "/", "-", ";", ":"):
+                    i = padded.find(f"{sep}{form}{end}")
+                    if i >= 0:
+                        break
+                if i >= 0:
+                    break
+        return (100.0, max(i, 0), max(i, 0) + len(form)) if i >= 0 else None
+    if f" {form}" in padded:
+        i = padded.find(f" {form}")
+        return 100.0, i, i + len(form)
+    align = fuzz.partial_ratio_alignment(form, text, score_cutoff=MIN_RATIO)
+    if align is None:
+        return None
+    # Reject matches that start or end inside a word (e.g. "lr" in "already").
+    s, e = align.dest_start, align.dest_end
+    if s > 0 and text[s - 1].isalnum() and text[s].isalnum():
+        return None
+    if e < len(text) and text[e - 1].isalnum() and text[e].isalnum() and e - s < len(form):
+        return None
+    return align.score, s, e
+
+
+def match_keyword(kw: CompiledKeyword, norm_text: str, folded_text: str) -> KeywordHit | None:
+    """The best hit of ``kw`` in an answer given in both forms, or None."""
+    for form in kw.forms:
+        hit = _find(form, norm_text)
+        if hit:
+            return KeywordHit(kw.term, 1.0, hit[1], hit[2])
+    for form in kw.folded:
+        hit = _find(form, folded_text)
+        if hit:
+            return KeywordHit(kw.term, FOLDED_CREDIT, hit[1], hit[2])
+    return None
+
+
+def keyword_coverage(keywords: tuple[CompiledKeyword, ...], norm_text: str, folded_text: str) -> tuple[float, list[KeywordHit], bool]:
+    """(share of keywords found, weighted by credit; the hits; whether every required keyword was found)."""
+    if not keywords:
+        return 0.0, [], True
+    hits = []
+    required_ok = True
+    for kw in keywords:
+        hit = match_keyword(kw, norm_text, folded_text)
+        if hit:
+            hits.append(hit)
+        elif kw.required:
+            required_ok = False
+    # Saturates: two distinctive terms are strong evidence even if the point lists five.
+    denom = min(len(keywords), 3)
+    return min(1.0, sum(h.credit for h in hits) / denom), hits, required_ok

@@ -1,0 +1,20 @@
+"""Rubric format, loading and model-free checks (no torch imported here)."""
+
+from grader.rubric.checks import check_rubric, load_rubric_set, validate_paths
+from grader.rubric.loading import Problem, RubricError, read_rubric_file, rubric_hash
+from grader.rubric.schema import Example, Keyword, Misconception, Point, Rubric
+
+__all__ = [
+    "Example",
+    "Keyword",
+    "Misconception",
+    "Point",
+    "Problem",
+    "Rubric",
+    "RubricError",
+    "check_rubric",
+    "load_rubric_set",
+    "read_rubric_file",
+    "rubric_hash",
+    "validate_paths",
+]

@@ -1,0 +1,58 @@
+"""Negation cues in Vietnamese and English, on normalised text.
+
+Polarity lives in a few words: không, chưa, chẳng, chả, không hề, đâu có; not,
+no, never, n't, cannot. Phrases such as "không chỉ" / "not only" and "no
+matter" are not negations. Without diacritics "no" is usually "nó" (it), so it
+counts only in English text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from grader.text.normalize import fold, normalize
+
+_VI = r"không hề|chẳng hề|chưa hề|đâu có|không|chưa|chẳng|chả|ko|hok|khong|chua|chang he|khong he"
+_EN = r"not|never|cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|shouldn't|wouldn't|neither|nor|no|none|without|\w+n't"
+_NOT_NEGATION = (
+    r"không (?:chỉ|những)|khong (?:chi|nhung)|not only|no matter|not just|without doubt|no doubt|"
+    r"chưa kể|chua ke|nothing but|chẳng hạn|chang han|không những|no longer needed"
+)
+_CUE_RE = re.compile(rf"\b(?:{_VI}|{_EN})\b")
+_EXCEPT_RE = re.compile(rf"\b(?:{_NOT_NEGATION})\b")
+# "không X mà Y" / "not X but Y" rejects X to assert Y: the claim that follows is positive.
+_CONTRAST_RE = re.compile(r"\b(?:không|khong|not)\b(?=(?:\s+\S+){1,8}?\s+(?:mà|ma|but rather|but)\b)")
+
+
+def negation_cues(text: str, english: bool = True) -> list[str]:
+    """The negation cues in ``text`` (normalised); "no" only counts when ``english``."""
+    t = normalize(text)
+    t = _EXCEPT_RE.sub(" ", t)
+    t = _CONTRAST_RE.sub(" ", t)
+    cues = _CUE_RE.findall(t)
+    if not english:
+        cues = [c for c in cues if c != "no"]
+    return cues
+
+
+def is_negated(text: str, english: bool = True) -> bool:
+    """Whether ``text`` contains a negation cue. Double negation is rare in answers; any cue counts."""
+    return bool(negation_cues(text, english))
+
+
+def folded_negated(text: str) -> bool:
+    """``is_negated`` on accent-folded text, for answers typed without diacritics."""
+    return is_negated(fold(text), english=False)
+
+
+# Words that, like a negation, say something is kept away: "tránh bão hòa" and
+# "không bị bão hòa" state the same idea.
+_PREVENTIVE_RE = re.compile(
+    r"\b(?:tránh|ngăn|ngăn chặn|ngăn ngừa|hạn chế|giảm|bớt|khỏi|chống|loại bỏ|đỡ|tranh|ngan|han che|giam|bot|khoi|chong|"
+    r"avoid\w*|prevent\w*|reduc\w*|stop\w*|less|fewer|without|mitigat\w*|limit\w*|away|out of|instead of|rather than)\b"
+)
+
+
+def has_preventive(text: str) -> bool:
+    """Whether ``text`` (any form) contains a word that keeps something away (tránh, giảm, avoid, prevent …)."""
+    return bool(_PREVENTIVE_RE.search(normalize(text)))

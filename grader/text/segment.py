@@ -1,0 +1,123 @@
+"""Splitting an answer into sentences and clauses, with character offsets.
+
+Each rubric point is matched against the part of the answer that says it, so
+the answer is cut into sentences (lines and bullets first, then underthesea's
+sentence splitter, which knows Vietnamese abbreviations such as "v.v." and
+"TS.") and sentences into clauses (at ``;``, ``,`` and contrast words). The
+offsets index the NFC text of the answer, so evidence can be quoted exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_LINE_SPLIT = re.compile(r"\n+|(?:^|\s)(?:[-*•·]|\d+[.)])\s+")
+# Clause boundaries: punctuation, and words that start a new claim or flip one.
+_CLAUSE_SPLIT = re.compile(
+    r"\s*[;,:]\s+|\s+(?=(?:nhưng|tuy nhiên|mặc dù|còn|trong khi|nhung|tuy nhien|but|however|whereas|while|although)\b)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+MIN_CLAUSE_WORDS = 3
+MAX_SEGMENT_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A span of the answer: ``text == answer[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+    kind: str  # "sentence", "clause" or "answer"
+
+
+@lru_cache(maxsize=1)
+def _sentence_splitter():  # type: ignore[no-untyped-def]
+    try:
+        from underthesea import sent_tokenize
+    except ImportError:  # pragma: no cover - underthesea is in the model extra
+        return lambda text: re.split(r"(?<=[.!?])\s+", text)
+    return sent_tokenize
+
+
+def _locate(pieces: list[str], text: str, base: int) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        i = text.find(piece, pos)
+        if i < 0:  # the splitter changed the text; fall back to the rest of it
+            continue
+        spans.append((base + i, base + i + len(piece)))
+        pos = i + len(piece)
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in "-*•·,;:"):
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text``: lines and bullets first, then sentences."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    bounds = [(m.start(), m.end()) for m in _LINE_SPLIT.finditer(text)] + [(len(text), len(text))]
+    split = _sentence_splitter()
+    for b_start, b_end in bounds:
+        s, e = _trim(text, pos, b_start)
+        pos = b_end
+        if s >= e:
+            continue
+        line = text[s:e]
+        spans.extend(_locate(list(split(line)), line, s) or [(s, e)])
+    return spans
+
+
+def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans inside the sentence ``text[start:end]``; short pieces are dropped."""
+    out = []
+    pos = start
+    for m in _CLAUSE_SPLIT.finditer(text, start, end):
+        out.append(_trim(text, pos, m.start()))
+        pos = m.end()
+    out.append(_trim(text, pos, end))
+    return [(s, e) for s, e in out if len(_WORD.findall(text[s:e])) >= MIN_CLAUSE_WORDS]
+
+
+def segment(text: str) -> list[Segment]:
+    """Sentences and, for sentences with several clauses, the clauses too."""
+    segments: list[Segment] = []
+    seen: set[tuple[int, int]] = set()
+
+    def add(s: int, e: int, kind: str) -> None:
+        # Very long spans (pasted essays without punctuation) are cut into windows.
+        while e - s > MAX_SEGMENT_CHARS:
+            cut = text.rfind(" ", s, s + MAX_SEGMENT_CHARS)
+            cut = cut if cut > s else s + MAX_SEGMENT_CHARS
+            add(s, cut, kind)
+            s, _ = _trim(text, cut, e)
+        if (s, e) not in seen and s < e:
+            seen.add((s, e))
+            segments.append(Segment(s, e, text[s:e], kind))
+
+    for s, e in split_sentences(text):
+        add(s, e, "sentence")
+        clauses = split_clauses(text, s, e)
+        if len(clauses) > 1:
+            for cs, ce in clauses:
+                add(cs, ce, "clause")
+    return segments
+
+
+def word_count(text: str) -> int:
+    """Number of words (Unicode letters/digits runs)."""
+    return len(_WORD.findall(text))

@@ -1,0 +1,144 @@
+"""Normalisation, language, segmentation, negation, keyword matching and structure guards (no model)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from grader.matching.guards import keyword_list_score
+from grader.matching.keywords import FOLDED_CREDIT, CompiledKeyword, keyword_coverage, match_keyword
+from grader.rubric.schema import Keyword
+from grader.text.language import detect_language
+from grader.text.negation import is_negated, negation_cues
+from grader.text.normalize import fold, normalize, normalize_tone_placement
+from grader.text.segment import segment
+
+
+def test_nfc_and_case():
+    nfd = unicodedata.normalize("NFD", "Chuẩn Hóa")
+    assert nfd != "Chuẩn Hóa"
+    assert normalize(nfd) == "chuẩn hóa"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("hoà", "hòa"), ("thuỷ", "thủy"), ("khoẻ", "khỏe"), ("Hoà bình", "Hòa bình"), ("hoàn", "hoàn"), ("quý", "quý"), ("quỳ", "quỳ")],
+)
+def test_tone_placement(old, new):
+    assert normalize_tone_placement(old) == new
+
+
+def test_fold_maps_d_and_strips_marks():
+    assert fold("Đạo hàm ĐỒNG BỘ") == "dao ham dong bo"
+    assert fold("chuẩn hoá") == fold("chuẩn hóa") == "chuan hoa"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Batch norm giúp mô hình hội tụ nhanh hơn.", "vi"),
+        ("batch norm giup mo hinh hoi tu nhanh hon va on dinh hon", "vi_nodiac"),
+        ("It normalises the activations of each layer so training is more stable.", "en"),
+        ("BN normalizes the activations, it is a regularizer and it allows a higher learning rate, nó giúp hội tụ", "mixed"),
+        ("", "unknown"),
+    ],
+)
+def test_language(text, lang):
+    assert detect_language(text) == lang
+
+
+def test_segments_have_exact_offsets_and_clauses():
+    text = "BN chuẩn hóa activation về zero mean. Nó giảm overfitting, v.v. nhưng không thay thế dropout!\n- cho phép dùng lr lớn hơn"
+    segs = segment(text)
+    for s in segs:
+        assert text[s.start : s.end] == s.text
+    sentences = [s.text for s in segs if s.kind == "sentence"]
+    assert sentences == [
+        "BN chuẩn hóa activation về zero mean.",
+        "Nó giảm overfitting, v.v. nhưng không thay thế dropout!",
+        "cho phép dùng lr lớn hơn",
+    ]
+    assert "nhưng không thay thế dropout!" in [s.text for s in segs if s.kind == "clause"]
+
+
+def test_long_unpunctuated_text_is_windowed():
+    text = " ".join(["gradient"] * 400)
+    segs = segment(text)
+    assert len(segs) > 1 and all(len(s.text) <= 600 for s in segs)
+
+
+@pytest.mark.parametrize(
+    ("text", "english", "negated"),
+    [
+        ("BN không giúp giảm overfitting", False, True),
+        ("bn khong giup giam overfitting", False, True),
+        ("BN chưa bao giờ là regularizer", False, True),
+        ("Batch norm doesn't reduce overfitting", True, True),
+        ("it is not a regularizer", True, True),
+        ("BN không chỉ chuẩn hóa mà còn regularize", False, False),
+        ("BN giup giam overfitting, no la regularizer", False, False),  # "no" is "nó" here
+        ("no matter the batch size it works", True, False),
+        ("BN giúp giảm overfitting", False, False),
+    ],
+)
+def test_negation(text, english, negated):
+    assert is_negated(text, english) is negated
+
+
+def test_negation_cues_listed():
+    assert negation_cues("it does not and never will") == ["not", "never"]
+
+
+def kw(term: str, *aliases: str, required: bool = False) -> CompiledKeyword:
+    return CompiledKeyword.build(Keyword(term=term, aliases=list(aliases), required=required))
+
+
+def forms(text: str) -> tuple[str, str]:
+    n = normalize(text)
+    return n, fold(n)
+
+
+def test_keyword_accented_folded_and_typo():
+    k = kw("phương sai", "variance")
+    assert match_keyword(k, *forms("chuẩn hóa về phương sai 1")).credit == 1.0
+    hit = match_keyword(k, *forms("chuan hoa ve phuong sai 1"))
+    assert hit is not None and hit.credit == FOLDED_CREDIT
+    assert match_keyword(kw("regularization"), *forms("nó như một dạng regularizaton"))  # typo
+    assert match_keyword(kw("learning rate", "lr"), *forms("already learned")) is None  # no match inside a word
+
+
+def test_keyword_short_terms_need_whole_words():
+    k = kw("lr")
+    assert match_keyword(k, *forms("dùng lr lớn hơn")) is not None
+    assert match_keyword(k, *forms("dùng lr, lớn hơn")) is not None
+    assert match_keyword(k, *forms("already")) is None
+
+
+def test_folded_match_ranks_below_accented():
+    # "bán" (sell) is not "bàn" (table): the folded form matches, but earns less.
+    k = kw("bàn")
+    assert match_keyword(k, *forms("cái bàn")).credit == 1.0
+    assert match_keyword(k, *forms("đem bán")).credit == FOLDED_CREDIT
+
+
+def test_keyword_coverage_saturates_and_required():
+    ks = (kw("zero mean", "mean 0"), kw("unit variance", "phương sai 1"), kw("mini-batch", required=True), kw("gamma"))
+    share, hits, required_ok = keyword_coverage(ks, *forms("về mean 0 và phương sai 1"))
+    assert [h.term for h in hits] == ["zero mean", "unit variance"]
+    assert share == pytest.approx(2 / 3) and required_ok is False
+
+
+@pytest.mark.parametrize(
+    ("text", "is_list"),
+    [
+        ("zero mean, unit variance, regularization, learning rate, saturation", True),
+        ("zero mean; unit variance; regularization; gradient", True),
+        ("- mean 0\n- variance 1\n- regularize\n- lr cao", True),
+        ("BN chuẩn hóa activation về zero mean, giúp gradient ổn định, và cho phép dùng learning rate lớn hơn.", False),
+        ("It normalises activations, which stabilises gradients, so we can use a larger learning rate.", False),
+        ("BN giúp train nhanh hơn.", False),
+    ],
+)
+def test_keyword_list_structure(text, is_list):
+    assert (keyword_list_score(text) >= 0.6) is is_list
