@@ -12,6 +12,7 @@ Embeddings are cached on disk per (model id, rubric-set hash).
 from __future__ import annotations
 
 import hashlib
+import zipfile
 import os
 import tempfile
 from dataclasses import dataclass
@@ -78,8 +79,8 @@ def _target_texts(item: Point | Misconception) -> list[str]:
     return _ref_texts(item.phrasings.all(), [item.statement.vi, item.statement.en])
 
 
-def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int = 6) -> frozenset[str]:
-    """Terms of ``item`` that some reference says after a negation or a preventive word."""
+def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int = 3) -> frozenset[str]:
+    """Terms of ``item`` that some reference says right after a negation or a preventive word."""
     out = set()
     compiled = [CompiledKeyword.build(k) for k in item.keywords]
     for ref in refs:
@@ -123,7 +124,7 @@ class EmbeddingCache:
                 with np.load(f, allow_pickle=False) as data:
                     if str(data["digest"]) == digest and data["vectors"].shape[0] == len(texts):
                         return data["vectors"].astype(np.float32)
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 pass  # corrupt or stale cache: recompute below
         vectors = encoder.encode(texts)
         if f is not None:

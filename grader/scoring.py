@@ -169,12 +169,9 @@ def grade_answer(
             flags.append("keyword_list")
             notes.append(f"a list of terms without explanation earns at most {params.keyword_list_cap:.2f}")
             score = params.keyword_list_cap
-        # Off-topic: it matches another question much better and covers nothing of this one.
-        off = (
-            topic.own < params.off_topic_z
-            and topic.best_other >= topic.own + params.off_topic_margin
-            and not any(p.status == "covered" for p in point_results)
-        )
+        # Off-topic: it matches another question clearly better, and this one weakly or in one point only.
+        covered = sum(p.status == "covered" for p in point_results)
+        off = topic.best_other >= topic.own + params.off_topic_margin and (topic.own < params.off_topic_z or covered <= 1)
         if off:
             flags.append("off_topic")
             notes.append(f"the answer addresses another question ({topic.best_other_id}), not {rubric.id}")

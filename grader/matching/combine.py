@@ -25,8 +25,9 @@ class CombinerParams(BaseModel):
     version: int = 1
     # P(point covered) = sigmoid(b0 + b1*z + b2*keywords + b3*z*keywords)
     point: tuple[float, float, float, float] = (-4.0, 1.2, 3.0, 0.3)
-    # P(misconception stated) = sigmoid(c0 + c1*z + c2*keywords + c3*(z - best contradicted point z))
-    misconception: tuple[float, float, float, float] = (-6.0, 1.0, 3.0, 1.0)
+    # P(misconception stated) = sigmoid(c0 + c1*z + c2*keywords + c3*(z - best contradicted point z)
+    #                                   + c4*(z - best point z on the same segment))
+    misconception: tuple[float, float, float, float, float] = (-6.0, 1.0, 3.0, 1.0, 1.0)
     covered_at: float = Field(0.5, description="coverage at or above which a point is covered")
     partial_at: float = Field(0.25, description="coverage at or above which a point is partly covered")
     partial_credit: float = 0.5
@@ -67,9 +68,10 @@ def point_features(ev: TargetEvidence) -> list[float]:
 
 
 def misconception_features(ev: TargetEvidence, points: list[TargetEvidence]) -> list[float]:
-    """Feature vector of a misconception: its evidence and its margin over the points it contradicts."""
+    """Feature vector of a misconception: its evidence, its margin over the points it contradicts,
+    and its margin over the best point on its own evidence segment (a correct point may explain it better)."""
     rivals = [p.z for p in points if p.target.id in ev.target.contradicts] or [max((p.z for p in points), default=0.0)]
-    return [ev.z, ev.keyword_share, ev.z - max(rivals)]
+    return [ev.z, ev.keyword_share, ev.z - max(rivals), ev.z - ev.segment_point_z]
 
 
 def point_probability(params: CombinerParams, ev: TargetEvidence) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 from grader.analysis import AnswerAnalysis
 from grader.compiled import CompiledRubric, Target
 from grader.matching.keywords import KeywordHit, keyword_coverage, match_keyword
-from grader.text.negation import is_negated
+from grader.text.negation import has_preventive, is_negated
 from grader.text.normalize import fold, normalize
 
 
@@ -32,13 +32,15 @@ class TargetEvidence:
     keyword_hits: list[KeywordHit] = field(default_factory=list)
     required_ok: bool = True
     negated: bool = False
+    # For misconceptions: the best point z-score on the same segment (does a correct point explain it better?).
+    segment_point_z: float = 0.0
 
 
 # How many words before a keyword a negation cue still negates it.
 NEGATION_SCOPE_WORDS = 6
 
 
-def _adds_negation(segment_text: str, target: Target, ref_negated: bool, english: bool) -> bool:
+def adds_negation(segment_text: str, target: Target, ref_negated: bool, english: bool) -> bool:
     """Whether the evidence segment negates the point.
 
     Scoped to the point's keywords: "BN không giúp giảm overfitting" negates the
@@ -54,10 +56,15 @@ def _adds_negation(segment_text: str, target: Target, ref_negated: bool, english
     if hits:
         for h in hits:
             text = norm if h.credit == 1.0 else folded
-            if h.term in target.negatable_keywords or is_negated(text[h.start : h.end], english):
-                continue  # the rubric itself says it negatively ("không bị nổ", "tránh bão hòa", "không đổi")
+            if is_negated(text[h.start : h.end], english):
+                continue  # the keyword itself carries the negation ("không đổi")
             before = " ".join(text[: h.start].split()[-NEGATION_SCOPE_WORDS:])
-            if is_negated(before, english) or (h.credit < 1.0 and is_negated(before, english=False)):
+            cue = is_negated(before, english) or (h.credit < 1.0 and is_negated(before, english=False))
+            if not cue:
+                continue
+            # The rubric says this term negatively ("tránh bão hòa", "không bị nổ"): a bare
+            # negation paraphrases it; a negation of the prevention ("không giúp giảm") denies it.
+            if h.term not in target.negatable_keywords or has_preventive(before):
                 return True
         return False
     if ref_negated:
@@ -77,7 +84,7 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
     seg = int(best.argmax())
     ref = int(best_ref[seg])
     cosine = float(best[seg])
-    negated = _adds_negation(analysis.segments[seg].text, target, bool(target.ref_negated[ref]), english)
+    negated = adds_negation(analysis.segments[seg].text, target, bool(target.ref_negated[ref]), english)
     return TargetEvidence(
         target=target,
         z=float(target.z(cosine)),
@@ -93,10 +100,13 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
 
 def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple[list[TargetEvidence], list[TargetEvidence]]:
     """Evidence for every point and every misconception of ``compiled``."""
-    return (
-        [target_evidence(t, analysis) for t in compiled.points],
-        [target_evidence(t, analysis) for t in compiled.misconceptions],
-    )
+    points = [target_evidence(t, analysis) for t in compiled.points]
+    mis = [target_evidence(t, analysis) for t in compiled.misconceptions]
+    for ev in mis:
+        if ev.segment >= 0 and compiled.points:
+            vec = analysis.segment_emb[ev.segment]
+            ev.segment_point_z = max(float(t.z(float((t.emb @ vec).max()))) for t in compiled.points)
+    return points, mis
 
 
 def topic_strength(compiled: CompiledRubric, analysis: AnswerAnalysis) -> float:

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from grader.analysis import AnswerAnalysis
 from grader.compiled import CompiledRubric
-from grader.text.negation import is_negated
+from grader.matching.features import adds_negation
 from grader.text.normalize import diacritic_ratio, fold, nfc
 
 # Function words that an explanatory sentence contains and a list of terms lacks.
@@ -91,7 +91,7 @@ def leaf_segments(analysis: AnswerAnalysis) -> list[int]:
 
 
 def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: float = 1.0) -> float:
-    """Share of the answer's on-topic clauses that carry a negation their best reference lacks.
+    """Share of the answer's on-topic clauses that negate the point they match best.
 
     An answer that states the rubric's points only to deny them ("BN không giúp …,
     cũng không …") has most of its on-topic clauses negated; a real answer has few.
@@ -100,17 +100,16 @@ def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: flo
     relevant = negating = 0
     for i in leaf_segments(analysis):
         vec = analysis.segment_emb[i]
-        best_z, best_neg = float("-inf"), False
+        best_z, best_neg, best_target = float("-inf"), False, compiled.points[0]
         for t in compiled.points:
             sims = t.emb @ vec
             r = int(sims.argmax())
             z = float(t.z(float(sims[r])))
             if z > best_z:
-                best_z, best_neg = z, bool(t.ref_negated[r])
+                best_z, best_neg, best_target = z, bool(t.ref_negated[r]), t
         if best_z < min_z:
             continue
         relevant += 1
-        text = analysis.segments[i].text
-        if not best_neg and (is_negated(text, english) or is_negated(fold(text), english=False)):
+        if adds_negation(analysis.segments[i].text, best_target, best_neg, english):
             negating += 1
     return negating / relevant if relevant else 0.0

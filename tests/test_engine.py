@@ -1,0 +1,186 @@
+"""The grading engine with the real bundled model: API, guards, feedback, determinism, cache, quality."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from grader import Grader
+from grader.analysis import analyse_many
+from grader.compiled import EmbeddingCache
+from grader.engine import UnknownQuestionError
+from grader.evaluation import agreement, pair_ranking, twin_gaps
+from grader.fixtures import load_fixtures
+from grader.text.normalize import strip_diacritics
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Q1_FULL = (
+    "Batch Normalization chuẩn hóa đầu ra của mỗi layer theo từng mini-batch về mean 0 và variance 1, "
+    "sau đó scale và shift bằng gamma, beta học được. Nhờ phân phối activation ổn định nên gradient không bị "
+    "nổ hay triệt tiêu, train hội tụ nhanh hơn và có thể dùng learning rate lớn hơn. Giá trị cũng ít rơi vào "
+    "vùng bão hòa của sigmoid/tanh, mô hình bớt phụ thuộc vào cách khởi tạo weight. Ngoài ra nhiễu từ thống kê "
+    "của batch tạo hiệu ứng regularization nhẹ, giảm overfitting nên có thể dùng ít dropout hơn."
+)
+Q1_PARTIAL = "BN normalize activation của mỗi layer về zero mean, unit variance theo batch nên train ổn định hơn."
+
+
+@pytest.fixture(scope="module")
+def g(grader: Grader) -> Grader:
+    return grader
+
+
+def test_full_answer_scores_high_with_evidence(g):
+    r = g.grade("q1", Q1_FULL)
+    assert r.score >= 0.8, r.to_text()
+    assert r.question_id == "q1" and r.language == "vi" and r.flags == []
+    covered = [p for p in r.points if p.status == "covered"]
+    assert len(covered) >= 4
+    for p in covered:
+        assert p.evidence is not None
+        assert r.answer[p.evidence.start : p.evidence.end] == p.evidence.text
+        assert p.feedback
+    assert r.mark == pytest.approx(r.score * r.total, abs=0.01)
+
+
+def test_partial_between_nothing_and_full(g):
+    full, partial = g.grade("q1", Q1_FULL).score, g.grade("q1", Q1_PARTIAL).score
+    assert 0.1 <= partial < full
+    assert g.grade("q1", Q1_PARTIAL).points[0].status == "covered"
+
+
+def test_english_and_no_diacritics_answers_earn_credit(g):
+    en = (
+        "It standardises each layer's activations over the mini-batch to zero mean and unit variance, then applies "
+        "a learnable scale and shift. Training becomes more stable, gradients neither explode nor vanish, and you "
+        "can use a higher learning rate. It also adds a little regularization because of batch noise."
+    )
+    r = g.grade("q1", en)
+    assert r.language == "en" and r.score >= 0.5, r.to_text()
+    vi = g.grade("q1", Q1_FULL)
+    nodiac = g.grade("q1", strip_diacritics(Q1_FULL))
+    assert nodiac.language == "vi_nodiac"
+    assert abs(nodiac.score - vi.score) <= 0.15, (vi.score, nodiac.score)
+
+
+def test_negated_answer_earns_little(g):
+    r = g.grade(
+        "q1",
+        "BN không chuẩn hóa activation về mean 0 variance 1. Nó không giúp gradient ổn định, không cho phép dùng "
+        "learning rate lớn hơn và cũng không giúp giảm overfitting.",
+    )
+    assert r.score <= 0.3 and "negated" in r.flags, r.to_text()
+
+
+def test_keyword_list_is_capped(g):
+    r = g.grade("q1", "zero mean, unit variance, gamma beta, gradient ổn định, learning rate lớn, bão hòa, regularization")
+    assert "keyword_list" in r.flags and r.score <= 0.2
+
+
+def test_copy_of_question_earns_nothing(g):
+    for text in ("Trình bày ý nghĩa của Batch Normalization", "trinh bay y nghia cua batch normalization?"):
+        r = g.grade("q1", text)
+        assert r.score == 0 and "copies_question" in r.flags
+
+
+def test_off_topic_answer_is_flagged(g):
+    r = g.grade(
+        "q1",
+        "Learning rate quá lớn thì loss dao động qua lại quanh điểm tối ưu rồi phân kỳ, còn quá nhỏ thì hội tụ rất "
+        "chậm, phải train rất nhiều epoch mới tới.",
+    )
+    assert r.score <= 0.1 and "off_topic" in r.flags, r.to_text()
+
+
+def test_misconception_detected_and_cancels_point(g):
+    r = g.grade(
+        "q9",
+        "Ảnh đầu vào tăng gấp đôi chiều rộng và chiều cao thì số tham số của CNN tăng gấp 4 lần, vì số pixel tăng 4 "
+        "lần nên mỗi conv layer cần nhiều weight hơn tương ứng.",
+    )
+    assert r.misconceptions, r.to_text()
+    assert r.score <= 0.3
+    assert all(m.feedback and m.evidence is not None for m in r.misconceptions)
+
+
+def test_empty_and_garbage(g):
+    for text in ("", "   ", "???", "asdf qwer zxcv"):
+        r = g.grade("q2", text)
+        assert r.score <= 0.05, (text, r.to_text())
+    assert "empty" in g.grade("q2", "  ").flags
+
+
+def test_unknown_question(g):
+    with pytest.raises(UnknownQuestionError, match="unknown question id 'q99'"):
+        g.grade("q99", "x")
+
+
+def test_determinism_and_batch_equals_single(g):
+    items = [("q1", Q1_FULL), ("q1", Q1_PARTIAL), ("q11", "Epoch là một lần duyệt hết toàn bộ tập train.")]
+    many = g.grade_many(items)
+    again = g.grade_many(items)
+    assert [r.model_dump_json() for r in many] == [r.model_dump_json() for r in again]
+    single = g.grade("q1", Q1_PARTIAL)
+    assert single.score == pytest.approx(many[1].score, abs=1e-3)
+
+
+def test_result_serialisation_and_signature(g):
+    r = g.grade("q1", Q1_PARTIAL)
+    data = json.loads(r.model_dump_json())
+    assert set(data) >= {"score", "points", "misconceptions", "flags", "signature"}
+    sig = r.signature
+    assert sig.startswith("grader:0.1.0|model:intfloat/multilingual-e5-small") and "|rubrics:" in sig and "|combiner:" in sig
+    text, md = r.to_text(), r.to_markdown()
+    assert "signature:" in text and sig in md
+    en = g.grade("q1", Q1_PARTIAL, feedback_language="en")
+    assert en.points[0].feedback == g.rubrics["q1"].points[0].feedback.covered.en
+
+
+def test_embedding_cache_reused_and_corruption_recomputed(g, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    texts = ["một câu", "another sentence"]
+    calls = []
+
+    class Counting:
+        model_id = g.encoder.model_id
+
+        def encode(self, ts):
+            calls.append(len(ts))
+            return g.encoder.encode(ts)
+
+    enc = Counting()
+    first = cache.encode(enc, texts, "k")
+    second = cache.encode(enc, texts, "k")
+    assert calls == [2] and np.allclose(first, second)
+    (f,) = tmp_path.glob("*.npz")
+    f.write_bytes(f.read_bytes()[:50])  # truncated file
+    third = cache.encode(enc, texts, "k")
+    assert calls == [2, 2] and np.allclose(first, third, atol=1e-6)
+
+
+def test_custom_rubric_folder_and_model_path(g, tmp_path):
+    src = next((ROOT / "rubrics").glob("q08-*.yaml"))
+    (tmp_path / "lr.yaml").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    mine = Grader.from_path(tmp_path, encoder=g.encoder, cache_dir=tmp_path / "cache")
+    assert mine.question_ids == ["q8"]
+    r = mine.grade("q8", "LR quá lớn thì loss dao động, nhảy qua lại quanh cực tiểu và có thể phân kỳ ra NaN.")
+    assert r.score > 0.2
+    assert mine.rubric_hash != g.rubric_hash
+
+
+def test_fixture_quality_on_held_out_split(g):
+    """The engine against human scores on the test split (never used for fitting)."""
+    fixtures = [f for f in load_fixtures([ROOT / "fixtures"]) if f.split == "test"]
+    analyses = analyse_many([f.answer for f in fixtures], g.encoder)
+    scores = [g.grade_analysed(f.question_id, a).score for f, a in zip(fixtures, analyses)]
+    a = agreement(fixtures, scores)
+    assert a.pearson >= 0.85 and a.mae <= 0.13, a
+    assert pair_ranking(fixtures, scores) >= 0.75
+    assert a.by_kind["complete"] >= 0.8
+    assert a.by_kind["keyword_list"] <= 0.2 and a.by_kind["negated"] <= 0.3 and a.by_kind["off_topic"] <= 0.1
+    gaps = twin_gaps(fixtures, scores)
+    assert gaps and max(gaps) <= 0.15
