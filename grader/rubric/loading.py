@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from grader.rubric.schema import Rubric
 
 RUBRIC_SUFFIXES = (".yaml", ".yml")
+
+# libyaml's C parser when available: parsing dominates `grader validate`.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Loc = tuple[str | int, ...]
 
@@ -63,22 +65,40 @@ class LoadedRubric:
 
 
 def line_of(tree: Any, loc: Loc) -> int:
-    """1-based line of the deepest node of ``tree`` reachable along ``loc``."""
-    node, line = tree, 1
+    """1-based line of the deepest YAML node of ``tree`` reachable along ``loc``."""
+    node, line = tree, (tree.start_mark.line + 1 if isinstance(tree, Node) else 1)
     for key in loc:
-        if isinstance(node, CommentedMap) and key in node:
-            line = node.lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            line = node.lc.item(key)[0] + 1
-            node = node[key]
+        if isinstance(node, MappingNode):
+            match = next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == str(key)), None)
+            if match is None:
+                break
+            key_node = next(k for k, v in node.value if v is match)
+            line, node = key_node.start_mark.line + 1, match
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             break
     return line
 
 
+def _duplicate_keys(node: Any, path: str, out: list[Problem]) -> None:
+    """YAML allows a repeated key and keeps the last value: for a rubric that is always a mistake."""
+    if isinstance(node, MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            if isinstance(k, ScalarNode):
+                if k.value in seen:
+                    out.append(Problem(path, k.start_mark.line + 1, f"duplicate key '{k.value}'", "keep one of them"))
+                seen.add(k.value)
+            _duplicate_keys(v, path, out)
+    elif isinstance(node, SequenceNode):
+        for v in node.value:
+            _duplicate_keys(v, path, out)
+
+
 def _plain(node: Any) -> Any:
-    """ruamel's round-trip containers as plain dicts/lists, strings in NFC."""
+    """Parsed YAML with every string in NFC."""
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
@@ -107,22 +127,26 @@ def parse_rubric_text(text: str, path: str = "<string>") -> LoadedRubric:
     """Parse YAML text into a :class:`LoadedRubric`; raise :class:`RubricError` with located problems."""
     if not text.strip():
         raise RubricError([Problem(path, 1, "the file is empty", "write a rubric; see rubrics/ for examples")])
-    yaml = YAML(typ="rt")
     try:
-        tree = yaml.load(text)
-    except MarkedYAMLError as exc:
+        tree = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         what = " ".join(s for s in (exc.context, exc.problem) if s).strip() or "invalid YAML"
         raise RubricError([Problem(path, line, f"YAML syntax error: {what}", "fix the YAML syntax")]) from None
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise RubricError([Problem(path, 1, f"YAML error: {exc}", "fix the YAML syntax")]) from None
-    if not isinstance(tree, CommentedMap):
+    if not isinstance(tree, MappingNode) or not isinstance(data, dict):
         raise RubricError(
             [Problem(path, 1, "the top level must be a mapping of fields", "start with 'id:', 'title:', 'question:' ...")]
         )
+    duplicates: list[Problem] = []
+    _duplicate_keys(tree, path, duplicates)
+    if duplicates:
+        raise RubricError(duplicates)
     try:
-        rubric = Rubric.model_validate(_plain(tree))
+        rubric = Rubric.model_validate(_plain(data))
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
