@@ -114,6 +114,12 @@ def add_model_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     _model_options(p)
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("lint", help="authoring checks that need the model (ambiguous points, greedy keywords …)")
+    p.add_argument("paths", nargs="*", help="rubric files or folders (default: the bundled rubrics)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when anything is reported")
+    _model_options(p)
+    p.set_defaults(func=cmd_lint)
+
     p = sub.add_parser("fit", help="fit the score combiner on the fit split of graded fixtures")
     p.add_argument("fixtures", nargs="+", help="fixture CSV files or folders")
     p.add_argument("-o", "--output", default=str(Path(__file__).parent / "data" / "combiner.json"))
@@ -159,3 +165,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from grader.engine import Grader
+    from grader.lint import lint_rubric
+    from grader.paths import bundled_rubrics_dir
+    from grader.rubric import RubricError, load_rubric_set
+    from grader.rubric.loading import find_rubric_files
+
+    targets = [p.resolve() for p in find_rubric_files(args.paths or [bundled_rubrics_dir()])]
+    try:
+        loaded = load_rubric_set(sorted({str(p.parent) for p in targets}))
+    except RubricError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    grader = Grader([lr.rubric for lr in loaded], _encoder(args.model))
+    count = 0
+    for lr in loaded:
+        if Path(lr.path).resolve() in targets:
+            for problem in lint_rubric(grader, lr):
+                print(problem)
+                count += 1
+    print(f"{count} authoring warning(s)")
+    return 1 if count and args.strict else 0
