@@ -6,7 +6,7 @@ mean and spread of its similarity to *background* text: a bundled set of generic
 sentences plus the reference phrasings of the other questions in the set. The
 engine then works with standardised similarities (z-scores) rather than cosines.
 
-Embeddings are cached on disk per (model id, rubric-set hash).
+Embeddings are cached on disk per model, text by text (see :class:`EmbeddingCache`).
 """
 
 from __future__ import annotations
@@ -104,7 +104,13 @@ def background_sentences() -> list[str]:
 
 
 class EmbeddingCache:
-    """Text → vector store in one ``.npz`` file per (model id, rubric-set hash)."""
+    """Content-addressed text → vector store: one ``.npz`` file per (model id, namespace).
+
+    Only texts not yet in the file are encoded, so editing one rubric re-encodes
+    just its changed phrasings. A corrupt or partial file is ignored and rewritten.
+    """
+
+    MAX_ENTRIES = 200_000
 
     def __init__(self, directory: Path | None):
         self.directory = directory
@@ -115,29 +121,41 @@ class EmbeddingCache:
         safe = hashlib.sha256(model_id.encode()).hexdigest()[:12]
         return self.directory / f"{safe}-{key}.npz"
 
+    @staticmethod
+    def _read(f: Path) -> dict[str, np.ndarray]:
+        try:
+            with np.load(f, allow_pickle=False) as data:
+                texts, vectors = data["texts"], data["vectors"]
+                if texts.shape[0] != vectors.shape[0]:
+                    return {}
+                return {str(t): v for t, v in zip(texts, vectors.astype(np.float32))}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return {}  # corrupt, partial or from an older layout: start again
+
     def encode(self, encoder: Encoder, texts: list[str], key: str) -> np.ndarray:
-        """Vectors for ``texts``, from the cache file if it holds exactly these texts."""
+        """Vectors for ``texts``; those already in the cache file are not encoded again."""
         f = self._file(encoder.model_id, key)
-        digest = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
-        if f is not None and f.exists():
-            try:
-                with np.load(f, allow_pickle=False) as data:
-                    if str(data["digest"]) == digest and data["vectors"].shape[0] == len(texts):
-                        return data["vectors"].astype(np.float32)
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-                pass  # corrupt or stale cache: recompute below
-        vectors = encoder.encode(texts)
-        if f is not None:
-            f.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=f.parent, suffix=".npz.tmp")
-            os.close(fd)
-            with open(tmp, "wb") as fh:
-                np.savez(fh, digest=np.array(digest), vectors=vectors)
-            os.replace(tmp, f)
-        return vectors
+        known = self._read(f) if f is not None and f.exists() else {}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known.update(zip(missing, encoder.encode(missing)))
+            if f is not None:
+                self._write(f, known)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([known[t] for t in texts]).astype(np.float32)
+
+    def _write(self, f: Path, known: dict[str, np.ndarray]) -> None:
+        items = list(known.items())[-self.MAX_ENTRIES :]
+        f.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=f.parent, suffix=".npz.tmp")
+        os.close(fd)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, texts=np.array([t for t, _ in items]), vectors=np.stack([v for _, v in items]))
+        os.replace(tmp, f)
 
 
-def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCache, set_hash: str) -> dict[str, CompiledRubric]:
+def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCache) -> dict[str, CompiledRubric]:
     """Embed every reference of every rubric (one encoder call) and fit background statistics."""
     background = background_sentences()
     per_item: list[tuple[Rubric, Point | Misconception, list[str]]] = []
@@ -150,7 +168,7 @@ def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCac
         texts.extend([nfc(r.question.vi), nfc(r.question.en)])
     texts.extend(background)
     unique = list(dict.fromkeys(texts))
-    vectors = cache.encode(encoder, unique, set_hash)
+    vectors = cache.encode(encoder, unique, "references")
     index = {t: i for i, t in enumerate(unique)}
 
     def emb(ts: list[str]) -> np.ndarray:

@@ -58,7 +58,7 @@ class Grader:
         self.params = params or CombinerParams.load()
         self.rubric_hash = rubric_hash(rubrics)
         cache = EmbeddingCache((cache_dir or default_cache_dir()) / "embeddings" if use_cache else None)
-        self.compiled: dict[str, CompiledRubric] = compile_rubrics(list(rubrics), encoder, cache, self.rubric_hash)
+        self.compiled: dict[str, CompiledRubric] = compile_rubrics(list(rubrics), encoder, cache)
         self.signature = (
             f"grader:{__version__}|model:{encoder.model_id}|rubrics:{self.rubric_hash}"
             f"|combiner:{self.params.digest()}|{SEGMENTER_VERSION}"

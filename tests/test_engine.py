@@ -160,6 +160,8 @@ def test_embedding_cache_reused_and_corruption_recomputed(g, tmp_path):
     f.write_bytes(f.read_bytes()[:50])  # truncated file
     third = cache.encode(enc, texts, "k")
     assert calls == [2, 2] and np.allclose(first, third, atol=1e-6)
+    fourth = cache.encode(enc, [*texts, "a third one"], "k")  # only the new text is encoded
+    assert calls == [2, 2, 1] and np.allclose(fourth[:2], first, atol=1e-6)
 
 
 def test_custom_rubric_folder_and_model_path(g, tmp_path):
