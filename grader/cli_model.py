@@ -18,9 +18,9 @@ def _grader(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _encoder(model: str):  # type: ignore[no-untyped-def]
-    from grader.embedding.encoder import SentenceTransformerEncoder
+    from grader.embedding.encoder import load_encoder
 
-    return SentenceTransformerEncoder(model)
+    return load_encoder(model)
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:

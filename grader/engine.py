@@ -9,7 +9,7 @@ from pathlib import Path
 from grader import __version__
 from grader.analysis import AnswerAnalysis, analyse_many
 from grader.compiled import CompiledRubric, EmbeddingCache, compile_rubrics
-from grader.embedding.encoder import DEFAULT_MODEL, Encoder, SentenceTransformerEncoder
+from grader.embedding.encoder import DEFAULT_MODEL, Encoder, load_encoder
 from grader.matching.combine import CombinerParams
 from grader.matching.features import topic_strength
 from grader.paths import bundled_rubrics_dir
@@ -78,7 +78,7 @@ class Grader:
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         loaded = load_rubric_set([str(p) for p in paths])
-        enc = encoder or SentenceTransformerEncoder(model)
+        enc = encoder or load_encoder(model)
         return cls([lr.rubric for lr in loaded], enc, params=params, cache_dir=cache_dir)
 
     @classmethod

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def grader():
-    """The bundled rubrics with the bundled multilingual-e5-small: loaded once per test run."""
+    """The bundled rubrics with the bundled multilingual-e5-small: loaded once per test run
+    (the encoder is cached per process, so CLI tests building their own Grader share it)."""
     from grader.engine import Grader
 
     return Grader.default()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -68,3 +69,9 @@ class SentenceTransformerEncoder:
         """Vector size."""
         dim = self._model.get_sentence_embedding_dimension()
         return int(dim or 0)
+
+
+@lru_cache(maxsize=4)
+def load_encoder(model: str = DEFAULT_MODEL) -> SentenceTransformerEncoder:
+    """The encoder for ``model``, loaded once per process (graders built later share it)."""
+    return SentenceTransformerEncoder(model)
