@@ -24,6 +24,7 @@ import numpy as np
 from grader.embedding.encoder import Encoder
 from grader.matching.keywords import CompiledKeyword, match_keyword
 from grader.rubric.schema import Misconception, Point, Rubric
+from grader.text.language import detect_language
 from grader.text.negation import has_preventive, is_negated
 from grader.text.normalize import diacritic_ratio, fold, nfc, normalize
 
@@ -79,9 +80,20 @@ def _target_texts(item: Point | Misconception) -> list[str]:
     return _ref_texts(item.phrasings.all(), [item.statement.vi, item.statement.en])
 
 
+def _english_refs(refs: list[str]) -> set[str]:
+    """The references that are English: not Vietnamese and not a folded copy of Vietnamese.
+
+    Folded Vietnamese "nó" (it) reads as English "no", so only English text gets English cues.
+    """
+    vietnamese = {t for t in refs if diacritic_ratio(t) > 0.02}
+    vietnamese |= {fold(t) for t in vietnamese}
+    return {t for t in refs if t not in vietnamese and detect_language(t) != "vi_nodiac"}
+
+
 def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int = 3) -> frozenset[str]:
     """Terms of ``item`` that some reference says right after a negation or a preventive word."""
     out = set()
+    english = _english_refs(refs)
     compiled = [CompiledKeyword.build(k) for k in item.keywords]
     for ref in refs:
         norm = normalize(ref)
@@ -92,7 +104,7 @@ def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int 
                 continue
             text = norm if hit.credit == 1.0 else folded
             before = " ".join(text[: hit.start].split()[-scope:])
-            if is_negated(before) or has_preventive(before):
+            if is_negated(before, english=ref in english) or has_preventive(before):
                 out.add(kw.term)
     return frozenset(out)
 
@@ -185,13 +197,14 @@ def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCac
         points, misconceptions = [], []
         for item, refs in own:
             e = emb(refs)
+            english = _english_refs(refs)
             best = (bg @ e.T).max(axis=1)
             target = Target(
                 id=item.id,
                 kind="point" if isinstance(item, Point) else "misconception",
                 weight=item.weight if isinstance(item, Point) else item.penalty,
                 refs=refs,
-                ref_negated=np.array([is_negated(t) for t in refs], dtype=bool),
+                ref_negated=np.array([is_negated(t, english=t in english) for t in refs], dtype=bool),
                 emb=e,
                 keywords=tuple(CompiledKeyword.build(k) for k in item.keywords),
                 contradicts=tuple(item.contradicts) if isinstance(item, Misconception) else (),
