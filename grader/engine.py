@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from grader import __version__
+from grader.calibration import Calibration, find_calibration
 from grader.analysis import AnswerAnalysis, analyse_many
 from grader.compiled import CompiledRubric, EmbeddingCache, compile_rubrics
 from grader.embedding.encoder import DEFAULT_MODEL, Encoder, load_encoder
@@ -50,6 +52,7 @@ class Grader:
         params: CombinerParams | None = None,
         cache_dir: Path | None = None,
         use_cache: bool = True,
+        calibration: Calibration | None = None,
     ):
         if not rubrics:
             raise ValueError("a Grader needs at least one rubric")
@@ -59,6 +62,10 @@ class Grader:
         self.rubric_hash = rubric_hash(rubrics)
         cache = EmbeddingCache((cache_dir or default_cache_dir()) / "embeddings" if use_cache else None)
         self.compiled: dict[str, CompiledRubric] = compile_rubrics(list(rubrics), encoder, cache)
+        self.calibration = calibration
+        if calibration is not None:
+            for problem in calibration.check(self):
+                warnings.warn(f"grader: {problem}; refit with 'grader calibrate'", stacklevel=2)
         self.signature = (
             f"grader:{__version__}|model:{encoder.model_id}|rubrics:{self.rubric_hash}"
             f"|combiner:{self.params.digest()}|{SEGMENTER_VERSION}"
@@ -77,9 +84,11 @@ class Grader:
         """A grader for the rubric files under ``paths`` (files or folders); raises RubricError if any is invalid."""
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        loaded = load_rubric_set([str(p) for p in paths])
+        paths = [str(p) for p in paths]
+        loaded = load_rubric_set(paths)
         enc = encoder or load_encoder(model)
-        return cls([lr.rubric for lr in loaded], enc, params=params, cache_dir=cache_dir)
+        # A calibration.json beside the rubrics (written by `grader calibrate`) is picked up.
+        return cls([lr.rubric for lr in loaded], enc, params=params, cache_dir=cache_dir, calibration=find_calibration(paths))
 
     @classmethod
     def default(cls, *, model: str = DEFAULT_MODEL, encoder: Encoder | None = None, cache_dir: Path | None = None) -> Grader:
@@ -114,7 +123,7 @@ class Grader:
     ) -> GradeResult:
         """Grade an already analysed answer (the pure step after encoding); evidence and topic may be precomputed."""
         self._check(question_id)
-        return grade_answer(
+        result = grade_answer(
             self.compiled[question_id],
             analysis,
             self.params,
@@ -123,6 +132,7 @@ class Grader:
             feedback_language,
             evidence,
         )
+        return self.calibration.apply(result) if self.calibration is not None else result
 
     def grade(self, question_id: str, answer: str, *, feedback_language: str | None = None) -> GradeResult:
         """Grade one answer to ``question_id``. Feedback is in the answer's language unless ``feedback_language`` is 'vi' or 'en'."""

@@ -229,28 +229,66 @@ def read_labelled(
     return out
 
 
-def rubrics_for_rows(rows: Sequence[LabelledRow], rubrics: Sequence[Rubric] = ()) -> tuple[list[Rubric], list[str]]:
+def _same(text: str) -> str:
+    from grader.text.normalize import nfc
+
+    return " ".join(nfc(text).split())
+
+
+def _texts(bilingual: Any) -> set[str]:
+    if bilingual is None:
+        return set()
+    return {_same(t) for t in (bilingual.vi, bilingual.en) if t}
+
+
+def rubrics_for_rows(
+    rows: Sequence[LabelledRow], rubrics: Sequence[Rubric] = (), *, optional: Sequence[Rubric] = ()
+) -> tuple[list[Rubric], list[str]]:
     """The rubric set for ``rows`` and each row's rubric id.
 
-    A row whose question id names one of ``rubrics`` is graded with it; other
-    rows need a question and a reference answer, and get a rubric drafted with
-    :meth:`Rubric.from_reference` (one per distinct question and reference; its
-    id is the row's question id made valid, or one derived from the question).
+    A row is graded with a rubric of ``rubrics`` when its question id names one,
+    or when the row's question and reference are that rubric's question and model
+    answer (a rubric drafted earlier, e.g. saved by ``grader calibrate
+    --save-rubrics``, whose id is the question id made valid). ``optional``
+    rubrics (e.g. the bundled ones) all join the set once a row without a
+    reference names one of them. Other rows need a question and a reference
+    answer and get a rubric drafted with :meth:`Rubric.from_reference`, one per
+    distinct question and reference; its id is the row's question id made valid
+    (``EM_45b`` → ``em_45b``, ``10.1`` → ``q_10_1``; a suffix when taken), or one
+    derived from the question.
     """
     from grader.reference import draft_id, rubric_from_reference, sanitize_id
 
     known = {r.id: r for r in rubrics}
+    spare = {r.id: r for r in optional if r.id not in known}
+    by_text: dict[tuple[str, str], str] = {}
+    for r in rubrics:
+        for q in _texts(r.question):
+            for a in _texts(r.model_answer):
+                by_text.setdefault((q, a), r.id)
     drafted: dict[tuple[str, str], str] = {}
     out: list[Rubric] = list(rubrics)
-    used = set(known)
+    used = set(known) | set(spare)
     ids: list[str] = []
     for row in rows:
+        has_ref = bool(row.question and row.reference)
+        if row.question_id in spare and not has_ref:
+            # the whole optional set joins, as a grader built on it (e.g. Grader.default()) would have it
+            known.update(spare)
+            out.extend(spare.values())
+            spare = {}
         if row.question_id in known:
             ids.append(row.question_id)
             continue
-        key = (row.question, row.reference)
+        key = (_same(row.question), _same(row.reference))
+        if key in by_text:
+            ids.append(by_text[key])
+            continue
+        if not has_ref and row.question_id and sanitize_id(row.question_id) in known:
+            ids.append(sanitize_id(row.question_id))
+            continue
         if key not in drafted:
-            if not row.question or not row.reference:
+            if not has_ref:
                 raise LabelledInputError(
                     f"line {row.line}: question id '{row.question_id}' has no rubric, and the row has no question and reference answer to draft one"
                 )
@@ -269,7 +307,9 @@ def rubrics_for_rows(rows: Sequence[LabelledRow], rubrics: Sequence[Rubric] = ()
 GraderLike = Any  # a Grader, an Encoder, or a callable(rubrics) -> Grader
 
 
-def grader_for_rows(grader_or_builder: GraderLike, rows: Sequence[LabelledRow], rubrics: Sequence[Rubric] = ()) -> tuple[Grader, list[str]]:
+def grader_for_rows(
+    grader_or_builder: GraderLike, rows: Sequence[LabelledRow], rubrics: Sequence[Rubric] = (), *, optional: Sequence[Rubric] = ()
+) -> tuple[Grader, list[str]]:
     """A grader that knows every row's question, and each row's question id in it.
 
     ``grader_or_builder`` is a :class:`Grader` (used as is when it knows every
@@ -283,9 +323,9 @@ def grader_for_rows(grader_or_builder: GraderLike, rows: Sequence[LabelledRow], 
         base = list(rubrics) or [r for r in g.rubrics.values() if any(row.question_id == r.id for row in rows)]
         if not rubrics and all(row.question_id in g.rubrics for row in rows):
             return g, [row.question_id for row in rows]
-        rubric_set, ids = rubrics_for_rows(rows, base)
+        rubric_set, ids = rubrics_for_rows(rows, base, optional=optional)
         return Grader(rubric_set, g.encoder, params=g.params), ids
-    rubric_set, ids = rubrics_for_rows(rows, rubrics)
+    rubric_set, ids = rubrics_for_rows(rows, rubrics, optional=optional)
     if hasattr(grader_or_builder, "encode") and hasattr(grader_or_builder, "model_id"):
         return Grader(rubric_set, grader_or_builder), ids
     if callable(grader_or_builder):
@@ -431,6 +471,7 @@ def evaluate_labelled(
     csv_path: str | os.PathLike[str],
     *,
     rubrics: Sequence[Rubric] = (),
+    optional_rubrics: Sequence[Rubric] = (),
     calibration: Calibration | None = None,
     plot_path: str | os.PathLike[str] | None = None,
     bins: int = 5,
@@ -440,7 +481,8 @@ def evaluate_labelled(
 ) -> str:
     """Agreement of the grader with the human scores of a labelled CSV, as a Markdown report.
 
-    ``grader_or_builder``: see :func:`grader_for_rows`. ``columns``: the
+    ``grader_or_builder``, ``rubrics``, ``optional_rubrics``: see :func:`grader_for_rows`
+    and :func:`rubrics_for_rows`. ``columns``: the
     ``*_column`` options of :func:`read_labelled`. With ``calibration`` the
     calibrated figures are shown beside the grader's own; with ``plot_path`` a
     calibration plot (predicted vs human) is written there as PNG.
@@ -448,10 +490,13 @@ def evaluate_labelled(
     rows = read_labelled(csv_path, limit=limit, **columns)  # type: ignore[arg-type]
     if not rows:
         raise LabelledInputError(f"{csv_path}: no rows")
-    grader, ids = grader_for_rows(grader_or_builder, rows, rubrics)
+    grader, ids = grader_for_rows(grader_or_builder, rows, rubrics, optional=optional_rubrics)
     results = grader.grade_many([(qid, r.answer) for qid, r in zip(ids, rows)])
     human = [r.human for r in rows]
-    return labelled_report(results, human, calibration=calibration, plot_path=plot_path, bins=bins, title=title or Path(csv_path).name, signature=grader.signature)
+    report = labelled_report(results, human, calibration=calibration, plot_path=plot_path, bins=bins, title=title or Path(csv_path).name, signature=grader.signature)
+    if calibration is not None:
+        report += "".join(f"\nwarning: {w}" for w in calibration.check(grader))
+    return report
 
 
 def labelled_report(

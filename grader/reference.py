@@ -53,7 +53,8 @@ _EN_STOP = frozenset(
     them then there these they thing things this those though through thus to too toward towards under until up upon
     us use used uses using very was way we well were what whatever when where whether which while who whom whose why
     will with within without would yes yet you your answer explain explained describe question student students
-    because therefore e.g i.e also able""".split()
+    because therefore e.g i.e also able possible possibly instead following example examples namely certain various
+    usually basically actually simply kind""".split()
 )
 # Frequent Vietnamese function words, accent-folded (compared with fold(word)).
 _VI_STOP = frozenset(
@@ -126,6 +127,7 @@ class DraftPoint:
 
 
 def content_words(text: str) -> list[str]:
+    """The words of ``text`` that are not function words (English and Vietnamese), in order."""
     return [w.strip("'’.-/") for w in _TOKEN.findall(text) if not _is_stop(w)]
 
 

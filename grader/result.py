@@ -64,6 +64,7 @@ class GradeResult(_Model):
     misconceptions: list[MisconceptionResult]
     flags: list[Flag]
     notes: list[str] = Field(default_factory=list, description="why guards changed the score")
+    raw_score: float | None = Field(default=None, description="the engine's score before a calibration, if one was applied")
     signature: str
 
     def summary(self) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from grader.analysis import AnswerAnalysis
 from grader.compiled import CompiledRubric, Target
 from grader.matching.keywords import KeywordHit, keyword_coverage, match_keyword
-from grader.text.negation import has_preventive, is_negated
+from grader.text.negation import NEGATION_SCOPE_WORDS, has_preventive, is_negated
 from grader.text.normalize import fold, normalize
 
 
@@ -36,8 +36,6 @@ class TargetEvidence:
     segment_point_z: float = 0.0
 
 
-# How many words before a keyword a negation cue still negates it.
-NEGATION_SCOPE_WORDS = 6
 
 
 def adds_negation(segment_text: str, target: Target, ref_negated: bool, english: bool) -> bool:

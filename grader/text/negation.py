@@ -18,6 +18,9 @@ _NOT_NEGATION = (
     r"không (?:chỉ|những)|khong (?:chi|nhung)|not only|no matter|not just|without doubt|no doubt|"
     r"chưa kể|chua ke|nothing but|chẳng hạn|chang han|không những|no longer needed"
 )
+# How many words before a keyword a negation cue still negates it (in answers and references alike).
+NEGATION_SCOPE_WORDS = 6
+
 _CUE_RE = re.compile(rf"\b(?:{_VI}|{_EN})\b")
 _EXCEPT_RE = re.compile(rf"\b(?:{_NOT_NEGATION})\b")
 # "không X mà Y" / "not X but Y" rejects X to assert Y: the claim that follows is positive.
