@@ -95,7 +95,7 @@ PRECUT_FACTOR = 4
 #: csv's per-field limit (its default, 128 KiB, would reject a long pasted answer).
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 #: The first chunks are smaller, so that the first rows (and the first checkpoint) come quickly.
-FIRST_CHUNK = 4
+FIRST_CHUNK = 1
 PROGRESS_VERSION = 1
 _GUARD_FLAGS = frozenset({"empty", "copies_question", "off_topic"})
 _BAD_BYTES = re.compile("[\udc00-\udcff]")
@@ -1044,12 +1044,11 @@ def _grade_csv(
                     continue
                 rows.append(_make_row(rec, summary.rows + len(rows) + 1, nheader, qi, ai, ii, header, questions, precut))
             _grade_rows(g, rows, feedback_language)
-            data = renderer.render(rows).encode("utf-8")
+            sink.append(renderer.render(rows).encode("utf-8"))  # whole rows, one write, fsync'd
             for r in rows:
                 summary.add(r)
             summary.graded_this_run += len(rows)
             records_done += len(chunk)
-            sink.append(data)
             if isinstance(sink, _FileSink):
                 summary.seconds = time.perf_counter() - run_started
                 sink.checkpoint(_state(identity, options, records_done, sink.size, summary))
@@ -1278,6 +1277,8 @@ def write_frames_csv(frames: Iterable[pd.DataFrame], output_path: str | os.PathL
             fh.write(renderer.render(rows).encode("utf-8"))
             n += len(rows)
         if header is None:
+            fh.close()
+            partial.unlink(missing_ok=True)
             raise BatchInputError("no frames to write")
         fh.flush()
         os.fsync(fh.fileno())

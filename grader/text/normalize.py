@@ -60,20 +60,35 @@ def normalize_tone_placement(text: str) -> str:
     return _TONE_RE.sub(lambda m: _TONE_TABLE.get(m.group(1).lower(), m.group(1)), text)
 
 
-@lru_cache(maxsize=65536)
-def normalize(text: str) -> str:
-    """NFC, lower case, one tone convention, plain punctuation, single spaces."""
+# Short texts (keywords, phrasings, clauses) recur and are memoised; whole answers are
+# one-offs and are not, so memory stays flat over a long batch.
+_CACHED_LEN = 200
+
+
+def _normalize(text: str) -> str:
     t = nfc(text).translate(_PUNCT).lower()
     t = normalize_tone_placement(t)
     return _SPACES.sub(" ", t).strip()
 
 
-@lru_cache(maxsize=65536)
-def strip_diacritics(text: str) -> str:
-    """Remove every combining mark and map đ/Đ to d/D; keeps case."""
+def _strip(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     base = "".join(c for c in decomposed if not unicodedata.combining(c))
     return base.replace("đ", "d").replace("Đ", "D")
+
+
+_normalize_cached = lru_cache(maxsize=32768)(_normalize)
+_strip_cached = lru_cache(maxsize=32768)(_strip)
+
+
+def normalize(text: str) -> str:
+    """NFC, lower case, one tone convention, plain punctuation, single spaces."""
+    return _normalize_cached(text) if len(text) <= _CACHED_LEN else _normalize(text)
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove every combining mark and map đ/Đ to d/D; keeps case."""
+    return _strip_cached(text) if len(text) <= _CACHED_LEN else _strip(text)
 
 
 def fold(text: str) -> str:
