@@ -46,7 +46,7 @@ class RubricTestReport:
 
 
 def _band(lo: float, hi: float) -> str:
-    return f"{lo:.2f}–{hi:.2f}"
+    return f"{lo:.3g}–{hi:.3g}"
 
 
 def _point_detail(result: GradeResult, qid: str, pid: str) -> str:
@@ -59,7 +59,7 @@ def check_example(result: GradeResult, lo: float, hi: float, covers: list[str], 
     """The expectations an example's result breaks, in words."""
     problems = []
     if not lo <= result.score <= hi:
-        problems.append(f"scored {result.score:.2f}, expected {_band(lo, hi)}")
+        problems.append(f"scored {result.score:.3f}, expected {_band(lo, hi)}")
     status = {p.id: p.status for p in result.points}
     for pid in covers:
         if status.get(pid) != "covered":
