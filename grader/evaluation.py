@@ -19,6 +19,16 @@ def _corr(fn, a: Sequence[float], b: Sequence[float]) -> float:  # type: ignore[
     return float(fn(a, b)[0])
 
 
+def pearson(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pearson correlation; NaN for fewer than 3 values or a constant series."""
+    return _corr(pearsonr, a, b)
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman rank correlation; NaN for fewer than 3 values or a constant series."""
+    return _corr(spearmanr, a, b)
+
+
 def pair_ranking(fixtures: Sequence[Fixture], scores: Sequence[float]) -> float:
     """Share of same-question (honest partial, wrong) pairs in which the partial answer scores higher (ties: half)."""
     by_q: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
@@ -56,8 +66,8 @@ def agreement(fixtures: Sequence[Fixture], scores: Sequence[float]) -> Agreement
         kinds[f.kind].append(s)
     return Agreement(
         n=len(fixtures),
-        pearson=_corr(pearsonr, scores, human),
-        spearman=_corr(spearmanr, scores, human),
+        pearson=pearson(scores, human),
+        spearman=spearman(scores, human),
         mae=float(np.mean(np.abs(np.array(scores) - np.array(human)))) if fixtures else float("nan"),
         pair_ranking=pair_ranking(fixtures, scores),
         by_kind={k: float(np.mean(v)) for k, v in sorted(kinds.items())},

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grader.evaluation import pearson, spearman
+
 if TYPE_CHECKING:
     from grader.calibration import Calibration
     from grader.engine import Grader
@@ -334,22 +336,6 @@ def grader_for_rows(
 
 
 # ------------------------------------------------------------------ metrics
-def _pearson(a: Sequence[float], b: Sequence[float]) -> float:
-    from scipy.stats import pearsonr
-
-    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
-        return float("nan")
-    return float(pearsonr(a, b)[0])
-
-
-def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
-    from scipy.stats import spearmanr
-
-    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
-        return float("nan")
-    return float(spearmanr(a, b)[0])
-
-
 def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], k: int) -> float:
     """Cohen's kappa with quadratic weights between two ratings in ``0..k-1``."""
     if k < 2 or not len(a):
@@ -410,8 +396,8 @@ def label_metrics(
     lo, hi = scale if scale is not None else (float(h.min()), float(h.max())) if len(h) else (0.0, 1.0)
     out = {
         "n": float(len(p)),
-        "pearson": _pearson(p, h),
-        "spearman": _spearman(p, h),
+        "pearson": pearson(p, h),
+        "spearman": spearman(p, h),
         "mae": float(np.mean(np.abs(p - h))) if len(p) else float("nan"),
         "rmse": float(np.sqrt(np.mean((p - h) ** 2))) if len(p) else float("nan"),
     }
