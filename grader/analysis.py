@@ -65,3 +65,15 @@ def analyse_many(texts: Sequence[str], encoder: Encoder) -> list[AnswerAnalysis]
         )
         i += n + 1
     return out
+
+
+def leaf_segments(analysis: AnswerAnalysis) -> list[int]:
+    """Indices of the smallest segments: clauses, and sentences that were not split into clauses."""
+    segs = analysis.segments
+    out = []
+    for i, s in enumerate(segs):
+        if s.kind == "clause":
+            out.append(i)
+        elif not any(c.kind == "clause" and s.start <= c.start and c.end <= s.end for c in segs):
+            out.append(i)
+    return out

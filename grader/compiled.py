@@ -23,9 +23,10 @@ import numpy as np
 
 from grader.embedding.encoder import Encoder
 from grader.matching.keywords import CompiledKeyword, match_keyword
+from grader.matching.patterns import CompiledPattern
 from grader.rubric.schema import Misconception, Point, Rubric
 from grader.text.language import detect_language
-from grader.text.negation import has_preventive, is_negated
+from grader.text.negation import has_preventive, is_counterfactual, is_negated
 from grader.text.normalize import diacritic_ratio, fold, nfc, normalize
 
 MIN_SIGMA = 0.01
@@ -46,6 +47,7 @@ class Target:
     # Keywords that the references themselves put after a negation or a word like
     # "tránh"/"avoid": a negation before them in an answer is not a denial.
     negatable_keywords: frozenset[str] = frozenset()
+    patterns: tuple[CompiledPattern, ...] = ()  # misconceptions only: rules that detect the claim
     mu: float = 0.0
     sigma: float = 1.0
 
@@ -209,11 +211,14 @@ def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCac
                 kind="point" if isinstance(item, Point) else "misconception",
                 weight=item.weight if isinstance(item, Point) else item.penalty,
                 refs=refs,
-                ref_negated=np.array([is_negated(t, english=t in english) for t in refs], dtype=bool),
+                ref_negated=np.array(
+                    [is_negated(t, english=t in english) and not is_counterfactual(t) for t in refs], dtype=bool
+                ),
                 emb=e,
                 keywords=tuple(CompiledKeyword.build(k) for k in item.keywords),
                 contradicts=tuple(item.contradicts) if isinstance(item, Misconception) else (),
                 negatable_keywords=negatable_keywords(item, refs),
+                patterns=tuple(CompiledPattern.build(p) for p in item.patterns) if isinstance(item, Misconception) else (),
                 mu=float(best.mean()),
                 sigma=max(float(best.std()), MIN_SIGMA),
             )

@@ -39,6 +39,7 @@ def explain(grader: Grader, question_id: str, answer: str) -> str:
             out.append(
                 f"  {ev.target.id}: best segment [{ev.segment}] z={ev.z:.2f} kw={ev.keyword_share:.2f} "
                 f"P(stated)={prob:.2f} (threshold {params.misconception_at:.2f})"
+                + (f' PATTERN "{ev.pattern.words}" -> stated' if ev.pattern is not None else "")
             )
     own = topic_strength(compiled, analysis)
     out.append("")

@@ -46,6 +46,9 @@ class MisconceptionResult(_Model):
     statement: str
     confidence: float
     evidence: Evidence | None
+    matched_pattern: str | None = Field(
+        default=None, description="The words that matched one of the misconception's patterns (then confidence is 1)."
+    )
     contradicts: list[str]
     penalty: float
     feedback: str
@@ -92,6 +95,8 @@ class GradeResult(_Model):
             lines.append(f"[!] {m.id} (confidence {m.confidence:.2f}): {m.feedback}")
             if m.evidence is not None:
                 lines.append(f'      evidence: "{m.evidence.text}"')
+            if m.matched_pattern:
+                lines.append(f'      stated outright: "{m.matched_pattern}"')
         for n in self.notes:
             lines.append(f"note: {n}")
         lines.append(f"signature: {self.signature}")

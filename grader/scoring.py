@@ -87,6 +87,9 @@ def grade_answer(
     # Misconceptions: detected claims cancel the points they contradict.
     detected: list[tuple[TargetEvidence, float]] = []
     for ev in mis_ev:
+        if ev.pattern is not None:
+            detected.append((ev, 1.0))  # stated outright: a rule, not a probability
+            continue
         prob = misconception_probability(params, ev, points_ev)
         if prob >= params.misconception_at and not ev.negated:
             detected.append((ev, prob))
@@ -139,6 +142,7 @@ def grade_answer(
                 statement=getattr(m.statement, lang),
                 confidence=round(prob, 4),
                 evidence=_evidence(analysis, ev),
+                matched_pattern=ev.pattern.words if ev.pattern is not None else None,
                 contradicts=list(m.contradicts),
                 penalty=m.penalty,
                 feedback=getattr(m.feedback, lang),

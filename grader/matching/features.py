@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader.analysis import AnswerAnalysis
+from grader.analysis import AnswerAnalysis, leaf_segments
 from grader.compiled import CompiledRubric, Target
 from grader.matching.keywords import KeywordHit, keyword_coverage, match_keyword
-from grader.text.negation import NEGATION_SCOPE_WORDS, has_preventive, is_negated
+from grader.matching.patterns import PatternMatch, find_pattern
+from grader.text.negation import NEGATION_SCOPE_WORDS, has_preventive, is_counterfactual, is_negated
 from grader.text.normalize import fold, normalize
 
 
@@ -34,11 +35,23 @@ class TargetEvidence:
     negated: bool = False
     # For misconceptions: the best point z-score on the same segment (does a correct point explain it better?).
     segment_point_z: float = 0.0
+    # For misconceptions: the pattern that states the claim outright, if one matched (``segment`` is its clause).
+    pattern: PatternMatch | None = None
 
 
 
 
-def adds_negation(segment_text: str, target: Target, ref_negated: bool, english: bool) -> bool:
+def sentence_text(analysis: AnswerAnalysis, index: int) -> str:
+    """The sentence that holds segment ``index`` (the segment itself if it is a sentence)."""
+    seg = analysis.segments[index]
+    if seg.kind == "clause":
+        for s in analysis.segments:
+            if s.kind == "sentence" and s.start <= seg.start and seg.end <= s.end:
+                return s.text
+    return seg.text
+
+
+def adds_negation(segment_text: str, target: Target, ref_negated: bool, english: bool, context: str | None = None) -> bool:
     """Whether the evidence segment negates the point.
 
     Scoped to the point's keywords: "BN không giúp giảm overfitting" negates the
@@ -47,7 +60,11 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
     counts only if the matched reference has none: references phrased negatively
     ("không bị kẹt ở vùng bão hòa") are often paraphrased positively, and the
     opposite case (asserting what the rubric denies) is a misconception's job.
+    A sentence (``context``) that argues by a negated condition ("nếu không có
+    activation thì …") negates nothing.
     """
+    if is_counterfactual(context if context is not None else segment_text):
+        return False
     norm = normalize(segment_text)
     folded = fold(norm)
     hits = [h for h in (match_keyword(k, norm, folded) for k in target.keywords) if h is not None]
@@ -82,7 +99,9 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
     seg = int(best.argmax())
     ref = int(best_ref[seg])
     cosine = float(best[seg])
-    negated = adds_negation(analysis.segments[seg].text, target, bool(target.ref_negated[ref]), english)
+    negated = adds_negation(
+        analysis.segments[seg].text, target, bool(target.ref_negated[ref]), english, sentence_text(analysis, seg)
+    )
     return TargetEvidence(
         target=target,
         z=float(target.z(cosine)),
@@ -100,7 +119,15 @@ def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple
     """Evidence for every point and every misconception of ``compiled``."""
     points = [target_evidence(t, analysis) for t in compiled.points]
     mis = [target_evidence(t, analysis) for t in compiled.misconceptions]
+    leaves = leaf_segments(analysis) if any(t.patterns for t in compiled.misconceptions) else []
+    english = analysis.language == "en"
     for ev in mis:
+        for i in leaves:
+            seg, ctx = analysis.segments[i].text, sentence_text(analysis, i)
+            hit = next((m for p in ev.target.patterns if (m := find_pattern(p, seg, english, ctx))), None)
+            if hit is not None:
+                ev.pattern, ev.segment = hit, i
+                break
         if ev.segment >= 0 and compiled.points:
             vec = analysis.segment_emb[ev.segment]
             ev.segment_point_z = max(float(t.z(float((t.emb @ vec).max()))) for t in compiled.points)

@@ -13,9 +13,9 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from grader.analysis import AnswerAnalysis
+from grader.analysis import AnswerAnalysis, leaf_segments
 from grader.compiled import CompiledRubric
-from grader.matching.features import adds_negation
+from grader.matching.features import adds_negation, sentence_text
 from grader.text.normalize import diacritic_ratio, fold, nfc
 
 # Function words that an explanatory sentence contains and a list of terms lacks.
@@ -78,18 +78,6 @@ def copies_question(compiled: CompiledRubric, analysis: AnswerAnalysis) -> bool:
     return False
 
 
-def leaf_segments(analysis: AnswerAnalysis) -> list[int]:
-    """Indices of the smallest segments: clauses, and sentences that were not split into clauses."""
-    segs = analysis.segments
-    out = []
-    for i, s in enumerate(segs):
-        if s.kind == "clause":
-            out.append(i)
-        elif not any(c.kind == "clause" and s.start <= c.start and c.end <= s.end for c in segs):
-            out.append(i)
-    return out
-
-
 def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: float = 1.0) -> float:
     """Share of the answer's on-topic clauses that negate the point they match best.
 
@@ -110,6 +98,6 @@ def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: flo
         if best_z < min_z:
             continue
         relevant += 1
-        if adds_negation(analysis.segments[i].text, best_target, best_neg, english):
+        if adds_negation(analysis.segments[i].text, best_target, best_neg, english, sentence_text(analysis, i)):
             negating += 1
     return negating / relevant if relevant else 0.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from grader.rubric.loading import LoadedRubric, Problem, RubricError, find_rubric_files, read_rubric_file
@@ -100,6 +100,8 @@ def check_rubric(loaded: LoadedRubric) -> list[Problem]:
                 severity="warning",
             )
 
+    _check_patterns(loaded, add)
+
     for i, ex in enumerate(r.examples):
         for field_name, known, what in (
             ("covers", seen, "point"),
@@ -113,6 +115,41 @@ def check_rubric(loaded: LoadedRubric) -> list[Problem]:
         if both:
             add(("examples", i), f"example {i + 1} both covers and not_covers {', '.join(sorted(both))}", "keep it in one list")
     return out
+
+
+def _check_patterns(loaded: LoadedRubric, add: Callable[..., None]) -> None:
+    """A misconception's pattern must not fire on what the rubric itself calls correct.
+
+    Checked against every point's statement and phrasings, the model answer, and
+    the examples that do not list the misconception: a pattern that matches
+    them would cancel points of correct answers.
+    """
+    from grader.matching.patterns import CompiledPattern, pattern_matches_text  # rapidfuzz; no model
+
+    r = loaded.rubric
+    correct: list[tuple[str, str]] = []
+    for p in r.points:
+        for text in (p.statement.vi, p.statement.en, *p.phrasings.all()):
+            correct.append((f"point '{p.id}'", text))
+    if r.model_answer is not None:
+        correct += [("the model answer", t) for t in (r.model_answer.vi, r.model_answer.en) if t]
+    for i, m in enumerate(r.misconceptions):
+        for j, pattern in enumerate(m.patterns):
+            compiled = CompiledPattern.build(pattern)
+            texts = correct + [
+                (f"example {k + 1} ({ex.kind})", ex.answer)
+                for k, ex in enumerate(r.examples)
+                if m.id not in ex.misconceptions and ex.kind != "misconception"
+            ]
+            for owner, text in texts:
+                hit = pattern_matches_text(compiled, text)
+                if hit is not None:
+                    add(
+                        ("misconceptions", i, "patterns", j),
+                        f"pattern {j + 1} of misconception '{m.id}' matches {owner}: \"{hit.words}\"",
+                        "a correct answer would be marked wrong: narrow the terms, lower 'window' or add 'unless' words",
+                    )
+                    break
 
 
 def validate_paths(paths: Iterable[str | Path]) -> tuple[list[LoadedRubric], list[Problem]]:

@@ -109,6 +109,35 @@ class Point(_Strict):
     note: str | None = Field(default=None, description="Author's note (sources, why it is phrased this way).")
 
 
+class Pattern(_Strict):
+    """Words that, together and in order, state a claim outright: a rule, not a similarity.
+
+    Each group of ``terms`` lists alternatives ("bias cao", "high bias"); every group
+    must match, in the given order, inside one clause of the answer, with at most
+    ``window`` words between consecutive groups, none of the ``unless`` words between
+    them, and no negation (or "thay vì"/"instead of") before or between them. One
+    group alone is a phrase that states the claim whatever surrounds it. Terms match like keywords (case,
+    diacritics optional, a typo in long words) and a term's last word also matches
+    as a prefix ("overfit" matches "overfitting"). A plain list of groups in YAML
+    is shorthand for ``{terms: [...]}``.
+    """
+
+    terms: list[Annotated[list[Text], Field(min_length=1)]] = Field(
+        min_length=1, description="Groups of alternative terms; all groups must match, in this order."
+    )
+    window: int = Field(4, ge=0, le=30, description="Most words allowed between two consecutive groups.")
+    unless: list[Text] = Field(
+        default_factory=list, description="Words that, between the groups, mean the claim is not made (e.g. a rival term)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            return {"terms": data}
+        return data
+
+
 class Misconception(_Strict):
     """A wrong claim candidates make, and how it is recognised and answered."""
 
@@ -121,6 +150,11 @@ class Misconception(_Strict):
     )
     penalty: float = Field(
         default=0.1, ge=0, le=1, description="Share of the total subtracted when the claim is detected."
+    )
+    patterns: list[Pattern] = Field(
+        default_factory=list,
+        description="Word patterns that state the claim outright; a match detects it whatever the embeddings say. "
+        "Use them for claims that embeddings cannot tell from the correct one (swapped roles, reversed direction).",
     )
     feedback: Bilingual = Field(description="The correction shown to the candidate.")
 

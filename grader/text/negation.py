@@ -4,6 +4,13 @@ Polarity lives in a few words: không, chưa, chẳng, chả, không hề, đâu
 no, never, n't, cannot. Phrases such as "không chỉ" / "not only" and "no
 matter" are not negations. Without diacritics "no" is usually "nó" (it), so it
 counts only in English text.
+
+Some "không" are not negations at all: the numeral ("trung bình bằng không",
+"gradient tiến về không"), the question particle ("có … không?"), and "gần
+như không" (barely), which describes a small quantity. A sentence that argues
+by counterfactual ("Nếu không có activation thì mạng chỉ là tuyến tính",
+"Without activations, the net is linear") states a positive claim: its
+negations are part of the argument, not a denial of it.
 """
 
 from __future__ import annotations
@@ -18,11 +25,25 @@ _NOT_NEGATION = (
     r"không (?:chỉ|những)|khong (?:chi|nhung)|not only|no matter|not just|without doubt|no doubt|"
     r"chưa kể|chua ke|nothing but|chẳng hạn|chang han|không những|no longer needed"
 )
+_ZERO_OR_QUESTION = (
+    # the numeral zero: "bằng không", "về không", "tiến tới không" (but "bằng không phải" is still a denial)
+    r"\b(?:bằng|về|tới|xấp xỉ|bang|ve|toi|xap xi)\s+(?:không|khong)\b"
+    r"(?!\s+(?:phải|được|có|cần|thể|bị|hề|đổi|thay|phai|duoc|co|can|the|bi|he|doi))"
+    # the question particle: "có đúng không?", "phải không ạ?"
+    r"|\b(?:không|khong|chưa|chua)\b(?=\s*(?:ạ|nhỉ|vậy|a|nhi|vay)?\s*\?)"
+    # barely: "gần như không đổi", "hầu như không học được", "almost no gradient"
+    r"|\b(?:gần như|hầu như|gan nhu|hau nhu|almost|nearly|virtually)\s+(?:không|chẳng|khong|chang|no|not|nothing|none|never)\b"
+)
+_COUNTERFACTUAL = (
+    r"\b(?:nếu|giả sử|neu|gia su)\s+(?:như\s+|mà\s+|nhu\s+|ma\s+)?(?:không|chưa|khong|chua)\b"
+    r"|\bif\s+(?:\S+\s+){0,3}?(?:not|no|never|\w+n't)\b|^\W*without\b|\bunless\b"
+)
 # How many words before a keyword a negation cue still negates it (in answers and references alike).
 NEGATION_SCOPE_WORDS = 6
 
 _CUE_RE = re.compile(rf"\b(?:{_VI}|{_EN})\b")
-_EXCEPT_RE = re.compile(rf"\b(?:{_NOT_NEGATION})\b")
+_EXCEPT_RE = re.compile(rf"\b(?:{_NOT_NEGATION})\b|{_ZERO_OR_QUESTION}")
+_COUNTERFACTUAL_RE = re.compile(_COUNTERFACTUAL)
 # "không X mà Y" / "not X but Y" rejects X to assert Y: the claim that follows is positive.
 _CONTRAST_RE = re.compile(r"\b(?:không|khong|not)\b(?=(?:\s+\S+){1,8}?\s+(?:mà|ma|but rather|but)\b)")
 
@@ -36,6 +57,16 @@ def negation_cues(text: str, english: bool = True) -> list[str]:
     if not english:
         cues = [c for c in cues if c != "no"]
     return cues
+
+
+def is_counterfactual(sentence: str) -> bool:
+    """Whether ``sentence`` argues by a negated condition ("nếu không có …", "without …", "if we don't …").
+
+    Its negations belong to the argument ("… thì mạng không học được hàm phức
+    tạp"): they do not deny the rubric's point.
+    """
+    t = normalize(sentence)
+    return bool(_COUNTERFACTUAL_RE.search(t) or _COUNTERFACTUAL_RE.search(fold(t)))
 
 
 def is_negated(text: str, english: bool = True) -> bool:

@@ -78,8 +78,19 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if s >= e:
             continue
         line = text[s:e]
-        spans.extend(_locate(list(split(line)), line, s) or [(s, e)])
+        spans.extend(_join_split_tokens(_locate(list(split(line)), line, s), text) or [(s, e)])
     return spans
+
+
+def _join_split_tokens(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Undo sentence breaks inside a token: the splitter cuts "model.fit()", "np.array" and ".pth"."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out and s == out[-1][1]:  # no space between the pieces: one token was cut
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
 
 
 def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
