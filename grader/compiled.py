@@ -26,7 +26,7 @@ from grader.matching.keywords import CompiledKeyword, match_keyword
 from grader.matching.patterns import CompiledPattern
 from grader.rubric.schema import Misconception, Point, Rubric
 from grader.text.language import detect_language
-from grader.text.negation import has_preventive, is_counterfactual, is_negated
+from grader.text.negation import has_preventive, is_counterfactual, is_negated, scope_after
 from grader.text.normalize import diacritic_ratio, fold, nfc, normalize
 
 MIN_SIGMA = 0.01
@@ -93,7 +93,8 @@ def _english_refs(refs: list[str]) -> set[str]:
 
 
 def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int = 3) -> frozenset[str]:
-    """Terms of ``item`` that some reference says right after (within ``scope`` words) a negation or a preventive word.
+    """Terms of ``item`` that some reference says right after (within ``scope`` words) a negation or a
+    preventive word, or right before a negated predicate ("số tham số không đổi").
 
     Narrower than the answer-side scope (NEGATION_SCOPE_WORDS) on purpose: measured on the
     rubric examples, the same scope on both sides made more keywords negatable and let
@@ -111,7 +112,8 @@ def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int 
                 continue
             text = norm if hit.credit == 1.0 else folded
             before = " ".join(text[: hit.start].split()[-scope:])
-            if is_negated(before, english=ref in english) or has_preventive(before):
+            after = scope_after(text[hit.end :])
+            if is_negated(before, english=ref in english) or has_preventive(before) or is_negated(after, english=ref in english):
                 out.add(kw.term)
     return frozenset(out)
 

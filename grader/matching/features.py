@@ -16,7 +16,15 @@ from grader.analysis import AnswerAnalysis, leaf_segments
 from grader.compiled import CompiledRubric, Target
 from grader.matching.keywords import KeywordHit, keyword_coverage, match_keyword
 from grader.matching.patterns import PatternMatch, find_pattern
-from grader.text.negation import NEGATION_SCOPE_WORDS, has_preventive, is_counterfactual, is_negated
+from grader.text.negation import (
+    NEGATION_SCOPE_WORDS,
+    claim_head,
+    has_preventive,
+    is_counterfactual,
+    is_negated,
+    scope_after,
+    scope_before,
+)
 from grader.text.normalize import fold, normalize
 
 
@@ -51,6 +59,11 @@ def sentence_text(analysis: AnswerAnalysis, index: int) -> str:
     return seg.text
 
 
+def _inside_other_hit(hit: KeywordHit, hits: list[KeywordHit]) -> bool:
+    # The negation after a term belongs to another term of the point ("params" + "không đổi").
+    return any(o is not hit and o.start >= hit.end and o.start - hit.end <= 40 for o in hits)
+
+
 def adds_negation(segment_text: str, target: Target, ref_negated: bool, english: bool, context: str | None = None) -> bool:
     """Whether the evidence segment negates the point.
 
@@ -73,9 +86,15 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
             text = norm if h.credit == 1.0 else folded
             if is_negated(text[h.start : h.end], english):
                 continue  # the keyword itself carries the negation ("không đổi")
-            before = " ".join(text[: h.start].split()[-NEGATION_SCOPE_WORDS:])
+            before = scope_before(" ".join(text[: h.start].split()[-NEGATION_SCOPE_WORDS:]))
             cue = is_negated(before, english) or (h.credit < 1.0 and is_negated(before, english=False))
             if not cue:
+                # The term as subject of a denied predicate: "oversampling cũng không giúp gì".
+                after = scope_after(text[h.end :])
+                if h.term not in target.negatable_keywords and not _inside_other_hit(h, hits) and (
+                    is_negated(after, english) or (h.credit < 1.0 and is_negated(after, english=False))
+                ):
+                    return True
                 continue
             # The rubric says this term negatively ("tránh bão hòa", "không bị nổ"): a bare
             # negation paraphrases it; a negation of the prevention ("không giúp giảm") denies it.
@@ -84,7 +103,8 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
         return False
     if ref_negated:
         return False
-    return is_negated(segment_text, english) or is_negated(folded, english=False)
+    head = claim_head(segment_text)
+    return is_negated(head, english) or is_negated(fold(head), english=False)
 
 
 def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:

@@ -23,7 +23,10 @@ _VI = r"không hề|chẳng hề|chưa hề|đâu có|không|chưa|chẳng|chả
 _EN = r"not|never|cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|shouldn't|wouldn't|neither|nor|no|none|without|\w+n't"
 _NOT_NEGATION = (
     r"không (?:chỉ|những)|khong (?:chi|nhung)|not only|no matter|not just|without doubt|no doubt|"
-    r"chưa kể|chua ke|nothing but|chẳng hạn|chang han|không những|no longer needed"
+    r"chưa kể|chua ke|nothing but|chẳng hạn|chang han|không những|no longer needed|"
+    # hedges and comparisons that assert rather than deny: "không phải lúc nào cũng đủ", "chẳng khác gì đoán bừa"
+    r"không phải lúc nào|khong phai luc nao|not always|chẳng khác gì|không khác gì|chang khac gi|khong khac gi|"
+    r"no different from|no better than"
 )
 _ZERO_OR_QUESTION = (
     # the numeral zero: "bằng không", "về không", "tiến tới không" (but "bằng không phải" is still a denial)
@@ -57,6 +60,54 @@ def negation_cues(text: str, english: bool = True) -> list[str]:
     if not english:
         cues = [c for c in cues if c != "no"]
     return cues
+
+
+# Where a negation's reach ends: punctuation, and the words that introduce a cause, a
+# consequence or a purpose. In "không khả thi vì O(N)" and "gradient mất dần nên weight
+# không cập nhật được" the negation describes a consequence; it does not deny the claim.
+# Verbs of causing ("không dẫn tới underfitting") are not breaks: denying them denies the claim.
+_SCOPE_BREAK = re.compile(
+    r"[,;:()]|\b(?:nên|thì|vì|bởi vì|do đó|để|nen|thi|vi|de|so|because|since|therefore|hence|thus)\b"
+)
+
+
+def _breaks(text: str) -> list[re.Match[str]]:
+    # "không phải vì/để X", "not because X": the negation is aimed at what the break introduces.
+    return [m for m in _SCOPE_BREAK.finditer(text) if not _CUE_RE.search(" ".join(text[: m.start()].split()[-2:]))]
+
+
+def claim_head(text: str) -> str:
+    """The part of a clause before its first cause/consequence word or punctuation: where a denial sits."""
+    t = normalize(text)
+    breaks = _breaks(t)
+    return t[: breaks[0].start()] if breaks else t
+
+
+def scope_before(text: str) -> str:
+    """The end of ``text`` after its last cause/consequence word or punctuation: what a negation there can reach."""
+    breaks = _breaks(text)
+    return text[breaks[-1].end() :] if breaks else text
+
+
+# After a term, its predicate runs to the next clause-like break. "thì" ends it too: in
+# "khi mô hình quá đơn giản thì nó không bắt được quy luật" what follows is a consequence.
+_AFTER_BREAK = re.compile(
+    r"[,;:()]|\b(?:nên|thì|vì|bởi vì|do đó|để|và|còn|nhưng|nen|thi|vi|de|va|con|nhung|"
+    r"so|because|since|and|but|while|whereas)\b"
+)
+# How many words after a term a negation still denies it ("oversampling cũng không giúp gì").
+NEGATION_AFTER_WORDS = 4
+
+
+def scope_after(text: str) -> str:
+    """The first ``NEGATION_AFTER_WORDS`` words of ``text`` up to its first break: the term's predicate.
+
+    "without" is left out: after a term it starts a condition ("linear layers without
+    one collapse"), not a denial.
+    """
+    m = _AFTER_BREAK.search(text)
+    words = (text[: m.start()] if m else text).split()[:NEGATION_AFTER_WORDS]
+    return " ".join(w for w in words if w != "without")
 
 
 def is_counterfactual(sentence: str) -> bool:
