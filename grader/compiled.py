@@ -112,7 +112,7 @@ def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int 
                 continue
             text = norm if hit.credit == 1.0 else folded
             before = " ".join(text[: hit.start].split()[-scope:])
-            after = scope_after(text[hit.end :])
+            after = " ".join(scope_after(text[hit.end :]).split()[:2])  # "số tham số không đổi"
             if is_negated(before, english=ref in english) or has_preventive(before) or is_negated(after, english=ref in english):
                 out.add(kw.term)
     return frozenset(out)

@@ -19,6 +19,7 @@ from grader.matching.patterns import PatternMatch, find_pattern
 from grader.text.negation import (
     NEGATION_SCOPE_WORDS,
     claim_head,
+    has_benefit,
     has_preventive,
     is_counterfactual,
     is_negated,
@@ -98,7 +99,7 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
                 continue
             # The rubric says this term negatively ("tránh bão hòa", "không bị nổ"): a bare
             # negation paraphrases it; a negation of the prevention ("không giúp giảm") denies it.
-            if h.term not in target.negatable_keywords or has_preventive(before):
+            if h.term not in target.negatable_keywords or has_preventive(before) or has_benefit(before):
                 return True
         return False
     if ref_negated:

@@ -26,7 +26,9 @@ _NOT_NEGATION = (
     r"chưa kể|chua ke|nothing but|chẳng hạn|chang han|không những|no longer needed|"
     # hedges and comparisons that assert rather than deny: "không phải lúc nào cũng đủ", "chẳng khác gì đoán bừa"
     r"không phải lúc nào|khong phai luc nao|not always|chẳng khác gì|không khác gì|chang khac gi|khong khac gi|"
-    r"no different from|no better than"
+    r"no different from|no better than|"
+    # compounds that merely contain "không": space, air, aviation
+    r"không gian|khong gian|không khí|khong khi|hàng không|hang khong"
 )
 _ZERO_OR_QUESTION = (
     # the numeral zero: "bằng không", "về không", "tiến tới không" (but "bằng không phải" is still a denial)
@@ -136,6 +138,18 @@ _PREVENTIVE_RE = re.compile(
     r"\b(?:tránh|ngăn|ngăn chặn|ngăn ngừa|hạn chế|giảm|bớt|khỏi|chống|loại bỏ|đỡ|tranh|ngan|han che|giam|bot|khoi|chong|"
     r"avoid\w*|prevent\w*|reduc\w*|stop\w*|less|fewer|without|mitigat\w*|limit\w*|away|out of|instead of|rather than)\b"
 )
+
+
+# Verbs of benefit: "không giúp tiết kiệm RAM" denies the benefit even where the rubric
+# itself says the term negatively ("không load hết vào RAM").
+_BENEFIT_RE = re.compile(
+    r"\b(?:giúp|cho phép|tiết kiệm|giup|cho phep|tiet kiem|help\w*|allow\w*|sav(?:e|es|ing)|enabl\w*|let\w*)\b"
+)
+
+
+def has_benefit(text: str) -> bool:
+    """Whether ``text`` contains a verb of benefit (giúp, cho phép, tiết kiệm, help, allow, save …)."""
+    return bool(_BENEFIT_RE.search(normalize(text)))
 
 
 def has_preventive(text: str) -> bool:
