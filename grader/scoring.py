@@ -98,6 +98,9 @@ def grade_answer(
     point_results: list[PointResult] = []
     earned = 0.0
     any_negated = False
+    # "Không đổi ạ." answers the question by ellipsis: too short to embed meaningfully,
+    # it is read through the point's terms instead.
+    short = 0 < word_count(analysis.text) <= params.short_answer_words
     for ev in points_ev:
         point = rubric.point(ev.target.id)
         coverage = point_probability(params, ev)
@@ -106,6 +109,8 @@ def grade_answer(
             coverage *= params.negated_factor
             any_negated = True
         status = "covered" if coverage >= params.covered_at else "partial" if coverage >= params.partial_at else "missing"
+        if status == "missing" and short and not ev.negated and ev.keyword_share >= params.short_answer_keywords:
+            status = "partial"
         if status == "covered" and not ev.required_ok:
             status = "partial"
         by = contradicted.get(point.id)

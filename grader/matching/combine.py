@@ -23,8 +23,8 @@ class CombinerParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = 1
-    # P(point covered) = sigmoid(b0 + b1*z + b2*keywords + b3*z*keywords)
-    point: tuple[float, float, float, float] = (-4.0, 1.2, 3.0, 0.3)
+    # P(point covered) = sigmoid(b0 + b1*z + b2*keywords + b3*z*keywords + b4*overshadowed)
+    point: tuple[float, float, float, float, float] = (-4.0, 1.2, 3.0, 0.3, -0.5)
     # P(misconception stated) = sigmoid(c0 + c1*z + c2*keywords + c3*(z - best contradicted point z)
     #                                   + c4*(z - best point z on the same segment))
     misconception: tuple[float, float, float, float, float] = (-6.0, 1.0, 3.0, 1.0, 1.0)
@@ -37,6 +37,10 @@ class CombinerParams(BaseModel):
     misconception_penalty_scale: float = Field(1.0, description="multiplies each rubric misconception's penalty")
     keyword_list_cap: float = Field(0.15, description="highest score of an answer that is only a list of terms")
     keyword_list_at: float = 0.6
+    short_answer_words: int = Field(
+        8, description="answers this short are elliptical replies: a point's keyword alone earns partial credit"
+    )
+    short_answer_keywords: float = Field(0.3, description="keyword share a short answer needs for that partial credit")
     off_topic_z: float = Field(1.0, description="topic strength below which an answer may be off-topic")
     off_topic_margin: float = Field(1.0, description="how much better another question must match")
     fitted_on: str = "defaults"
@@ -63,8 +67,14 @@ def _sigmoid(x: float) -> float:
 
 
 def point_features(ev: TargetEvidence) -> list[float]:
-    """Feature vector of a point (without the intercept)."""
-    return [ev.z, ev.keyword_share, ev.z * ev.keyword_share]
+    """Feature vector of a point (without the intercept).
+
+    ``overshadowed``: how much better another point of the question matches the same
+    segment. Points of one question share vocabulary, so a segment that states one
+    of them also resembles its siblings; only keywords should then lift the sibling.
+    """
+    overshadowed = max(0.0, ev.segment_point_z - ev.z)
+    return [ev.z, ev.keyword_share, ev.z * ev.keyword_share, overshadowed]
 
 
 def misconception_features(ev: TargetEvidence, points: list[TargetEvidence]) -> list[float]:

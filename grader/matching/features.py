@@ -42,7 +42,8 @@ class TargetEvidence:
     keyword_hits: list[KeywordHit] = field(default_factory=list)
     required_ok: bool = True
     negated: bool = False
-    # For misconceptions: the best point z-score on the same segment (does a correct point explain it better?).
+    # The best z-score of another point on the same segment (for a misconception: of any point):
+    # does another target explain this segment better?
     segment_point_z: float = 0.0
     # For misconceptions: the pattern that states the claim outright, if one matched (``segment`` is its clause).
     pattern: PatternMatch | None = None
@@ -139,6 +140,12 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
 def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple[list[TargetEvidence], list[TargetEvidence]]:
     """Evidence for every point and every misconception of ``compiled``."""
     points = [target_evidence(t, analysis) for t in compiled.points]
+    for ev in points:  # the best sibling point on this point's segment
+        if ev.segment >= 0:
+            vec = analysis.segment_emb[ev.segment]
+            ev.segment_point_z = max(
+                (float(t.z(float((t.emb @ vec).max()))) for t in compiled.points if t is not ev.target), default=ev.z
+            )
     mis = [target_evidence(t, analysis) for t in compiled.misconceptions]
     leaves = leaf_segments(analysis) if any(t.patterns for t in compiled.misconceptions) else []
     english = analysis.language == "en"
