@@ -30,6 +30,18 @@ from grader.text.negation import has_preventive, is_counterfactual, is_negated, 
 from grader.text.normalize import diacritic_ratio, fold, nfc, normalize
 
 MIN_SIGMA = 0.01
+# A text's match to a target is the mean cosine of its TOP_REFS closest references: one
+# reference alone lets a chance resemblance through (measured on the fixtures' fit split:
+# Pearson 0.935 -> 0.939, pair ranking 0.946 -> 0.960, widest no-diacritics twin gap 0.36 -> 0.18).
+TOP_REFS = 2
+
+
+def match(sims: np.ndarray) -> np.ndarray:
+    """Mean of the ``TOP_REFS`` highest cosines along the last axis (references)."""
+    k = min(TOP_REFS, sims.shape[-1])
+    if k == 1:
+        return sims.max(axis=-1)
+    return np.partition(sims, -k, axis=-1)[..., -k:].mean(axis=-1)
 
 
 @dataclass
@@ -52,8 +64,12 @@ class Target:
     sigma: float = 1.0
 
     def z(self, cos: np.ndarray | float) -> np.ndarray | float:
-        """Standardise raw cosines against this target's background."""
+        """Standardise a match (see :func:`match`) against this target's background."""
         return (cos - self.mu) / self.sigma
+
+    def best_z(self, vec: np.ndarray) -> float:
+        """Standardised match of one embedding to this target."""
+        return float(self.z(float(match(self.emb @ vec))))
 
 
 @dataclass
@@ -207,7 +223,7 @@ def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCac
         for item, refs in own:
             e = emb(refs)
             english = _english_refs(refs)
-            best = (bg @ e.T).max(axis=1)
+            best = match(bg @ e.T)
             target = Target(
                 id=item.id,
                 kind="point" if isinstance(item, Point) else "misconception",

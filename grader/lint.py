@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.compiled import Target, background_sentences
+from grader.compiled import Target, background_sentences, match
 from grader.engine import Grader
 from grader.matching.keywords import match_keyword
 from grader.rubric.loading import LoadedRubric, Problem
@@ -45,7 +45,7 @@ def _loo_z(target: Target, vec: np.ndarray, exclude: str) -> float:
     keep = [k for k, r in enumerate(target.refs) if r != exclude and r != fold(exclude)]
     if not keep:
         return float("-inf")
-    return float(target.z(float((target.emb[keep] @ vec).max())))
+    return float(target.z(float(match(target.emb[keep] @ vec))))
 
 
 def lint_rubric(grader: Grader, lr: LoadedRubric) -> list[Problem]:
@@ -66,7 +66,7 @@ def lint_rubric(grader: Grader, lr: LoadedRubric) -> list[Problem]:
         for ref in refs:
             vec = vectors[ref.text]
             own_z = _loo_z(own, vec, ref.text)
-            rivals = [(float(t.z(float((t.emb @ vec).max()))), t.id) for k, t in enumerate(compiled.points) if k != i]
+            rivals = [(t.best_z(vec), t.id) for k, t in enumerate(compiled.points) if k != i]
             if own_z < MIN_OWN_Z:
                 add(ref.loc, f"phrasing \"{ref.text[:60]}\" barely resembles the rest of point '{own.id}' (z={own_z:.2f})", "rephrase it, or move it to the point it expresses")
             if rivals:

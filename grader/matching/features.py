@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.analysis import AnswerAnalysis, leaf_segments
-from grader.compiled import CompiledRubric, Target
+from grader.compiled import CompiledRubric, Target, match
 from grader.matching.keywords import KeywordHit, keyword_coverage, match_keyword
 from grader.matching.patterns import PatternMatch, find_pattern
 from grader.text.negation import (
@@ -35,7 +35,7 @@ class TargetEvidence:
 
     target: Target
     z: float  # standardised similarity of the best segment
-    cosine: float  # its raw cosine
+    cosine: float  # its raw match (mean cosine of the closest references)
     segment: int  # index of the best segment in the analysis, -1 if none
     reference: str  # the best-matching reference text
     keyword_share: float
@@ -109,6 +109,17 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
     return is_negated(head, english) or is_negated(fold(head), english=False)
 
 
+# How much worse (in z) a segment holding one of the point's terms may match than the best
+# segment and still be preferred as the evidence.
+KEYWORD_SEGMENT_MARGIN = 0.5
+
+
+def _has_keyword(target: Target, text: str) -> bool:
+    norm = normalize(text)
+    folded = fold(norm)
+    return any(match_keyword(k, norm, folded) is not None for k in target.keywords)
+
+
 def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
     """Best segment, keyword coverage and polarity for ``target``."""
     english = analysis.language == "en"
@@ -117,8 +128,18 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
         return TargetEvidence(target, -10.0, 0.0, -1, "", share, hits, required_ok)
     sims = analysis.segment_emb @ target.emb.T  # (segments, refs)
     best_ref = sims.argmax(axis=1)
-    best = sims[np.arange(len(best_ref)), best_ref]
-    seg = int(best.argmax())
+    best = match(sims)
+    top = int(best.argmax())
+    z = float(target.z(float(best[top])))
+    seg = top
+    if hits:
+        # The point's terms are the stronger witness: quote (and check the polarity of) the
+        # closest segment that holds one, unless it matches far worse than the best one.
+        with_terms = [i for i in range(len(best)) if _has_keyword(target, analysis.segments[i].text)]
+        if with_terms and top not in with_terms:
+            near = max(with_terms, key=lambda i: float(best[i]))
+            if z - float(target.z(float(best[near]))) <= KEYWORD_SEGMENT_MARGIN:
+                seg = near
     ref = int(best_ref[seg])
     cosine = float(best[seg])
     negated = adds_negation(
@@ -126,7 +147,7 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
     )
     return TargetEvidence(
         target=target,
-        z=float(target.z(cosine)),
+        z=z,
         cosine=cosine,
         segment=seg,
         reference=target.refs[ref],
@@ -143,9 +164,7 @@ def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple
     for ev in points:  # the best sibling point on this point's segment
         if ev.segment >= 0:
             vec = analysis.segment_emb[ev.segment]
-            ev.segment_point_z = max(
-                (float(t.z(float((t.emb @ vec).max()))) for t in compiled.points if t is not ev.target), default=ev.z
-            )
+            ev.segment_point_z = max((t.best_z(vec) for t in compiled.points if t is not ev.target), default=ev.z)
     mis = [target_evidence(t, analysis) for t in compiled.misconceptions]
     leaves = leaf_segments(analysis) if any(t.patterns for t in compiled.misconceptions) else []
     english = analysis.language == "en"
@@ -158,7 +177,7 @@ def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple
                 break
         if ev.segment >= 0 and compiled.points:
             vec = analysis.segment_emb[ev.segment]
-            ev.segment_point_z = max(float(t.z(float((t.emb @ vec).max()))) for t in compiled.points)
+            ev.segment_point_z = max(t.best_z(vec) for t in compiled.points)
     return points, mis
 
 
@@ -166,7 +185,7 @@ def topic_strength(compiled: CompiledRubric, analysis: AnswerAnalysis) -> float:
     """How strongly the answer speaks to this question: mean of its two best point z-scores."""
     if not analysis.segments:
         return -10.0
-    zs = sorted((float(t.z((analysis.segment_emb @ t.emb.T).max())) for t in compiled.points), reverse=True)
+    zs = sorted((float(t.z(match(analysis.segment_emb @ t.emb.T).max())) for t in compiled.points), reverse=True)
     return float(np.mean(zs[:2]))
 
 

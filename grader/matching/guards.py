@@ -14,7 +14,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from grader.analysis import AnswerAnalysis, leaf_segments
-from grader.compiled import CompiledRubric
+from grader.compiled import CompiledRubric, match
 from grader.matching.features import adds_negation, sentence_text
 from grader.text.normalize import diacritic_ratio, fold, nfc
 
@@ -92,7 +92,7 @@ def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: flo
         for t in compiled.points:
             sims = t.emb @ vec
             r = int(sims.argmax())
-            z = float(t.z(float(sims[r])))
+            z = float(t.z(float(match(sims))))
             if z > best_z:
                 best_z, best_neg, best_target = z, bool(t.ref_negated[r]), t
         if best_z < min_z:
