@@ -152,6 +152,20 @@ def has_benefit(text: str) -> bool:
     return bool(_BENEFIT_RE.search(normalize(text)))
 
 
+def denies_benefit(text: str, english: bool = True) -> bool:
+    """Whether ``text`` denies a benefit: a negation cue then, within two words, a verb of benefit
+    ("không giúp", "chẳng tiết kiệm được", "won't help", "doesn't really save")."""
+    t = normalize(text)
+    t = _EXCEPT_RE.sub(" ", t)
+    for m in _CUE_RE.finditer(t):
+        if not english and m.group(0) == "no":
+            continue
+        following = " ".join(t[m.end() :].split()[:3])
+        if _BENEFIT_RE.search(following):
+            return True
+    return False
+
+
 def has_preventive(text: str) -> bool:
     """Whether ``text`` (any form) contains a word that keeps something away (tránh, giảm, avoid, prevent …)."""
     return bool(_PREVENTIVE_RE.search(normalize(text)))
