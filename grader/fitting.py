@@ -59,7 +59,7 @@ def fit_combiner(grader: Grader, fixtures: Sequence[Fixture], analyses: Sequence
         "partial_credit": [0.4, 0.6],
         "misconception_at": [0.4, 0.5, 0.6],
         "off_topic_z": [0.5, 1.0],
-        "off_topic_margin": [0.75, 1.0, 1.5],
+        "off_topic_margin": [0.75, 1.0, 1.25, 1.5],
         "negated_answer_at": [0.5, 0.75],
         "misconception_penalty_scale": [1.0, 2.0],
         "keyword_list_cap": [0.05, 0.15],

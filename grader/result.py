@@ -70,6 +70,13 @@ class GradeResult(_Model):
     raw_score: float | None = Field(default=None, description="the engine's score before a calibration, if one was applied")
     signature: str
 
+    def point(self, point_id: str) -> PointResult:
+        """The result of the point with this id (KeyError if the rubric has none)."""
+        for p in self.points:
+            if p.id == point_id:
+                return p
+        raise KeyError(point_id)
+
     def summary(self) -> str:
         """One line: question, mark, covered points, flags."""
         covered = sum(p.status == "covered" for p in self.points)

@@ -90,10 +90,18 @@ def test_copy_of_question_earns_nothing(g):
 def test_off_topic_answer_is_flagged(g):
     r = g.grade(
         "q1",
+        "Data generator đọc dữ liệu từ ổ đĩa theo từng batch rồi yield cho model, nên không phải load cả dataset vào "
+        "RAM, lại có thể augment ngay lúc đọc.",
+    )
+    assert r.score == 0 and "off_topic" in r.flags, r.to_text()
+    # An answer about a neighbouring topic that one point mentions (BN allows a larger learning rate):
+    # it is not always flagged, but without the point's comparison it earns at most partial credit.
+    near = g.grade(
+        "q1",
         "Learning rate quá lớn thì loss dao động qua lại quanh điểm tối ưu rồi phân kỳ, còn quá nhỏ thì hội tụ rất "
         "chậm, phải train rất nhiều epoch mới tới.",
     )
-    assert r.score <= 0.1 and "off_topic" in r.flags, r.to_text()
+    assert near.score <= 0.1 and all(p.status != "covered" for p in near.points), near.to_text()
 
 
 def test_misconception_detected_and_cancels_point(g):
@@ -105,6 +113,44 @@ def test_misconception_detected_and_cancels_point(g):
     assert r.misconceptions, r.to_text()
     assert r.score <= 0.3
     assert all(m.feedback and m.evidence is not None for m in r.misconceptions)
+
+
+def test_misconception_pattern_catches_swapped_roles(g):
+    """Embeddings cannot tell swapped roles apart; the rubric's pattern does, and says why."""
+    swapped = g.grade(
+        "q2",
+        "Bias cao nghĩa là mô hình học quá kỹ tập train nên bị overfitting, còn variance cao là khi mô hình quá đơn "
+        "giản nên underfitting.",
+    )
+    (m,) = swapped.misconceptions
+    assert m.id == "bias_variance_swapped" and m.confidence == 1.0 and m.matched_pattern
+    assert {p.id for p in swapped.points if p.contradicted_by} == {"high_bias_underfitting", "high_variance_overfitting"}
+    assert swapped.score <= 0.1
+    right = g.grade(
+        "q2",
+        "Bias cao nghĩa là mô hình quá đơn giản nên underfitting, còn variance cao là khi mô hình học quá kỹ tập "
+        "train nên bị overfitting.",
+    )
+    assert not right.misconceptions and right.score > 0.3, right.to_text()
+
+
+def test_short_elliptical_answer_earns_partial_credit(g):
+    r = g.grade("q9", "Không đổi ạ.")
+    assert 0 < r.score <= 0.4 and r.point("params_unchanged").status == "partial", r.to_text()
+    assert g.grade("q9", "Em không biết ạ.").score == 0
+
+
+def test_negations_that_are_not_denials(g):
+    zero = g.grade("q1", "BN chuẩn hóa activation của mỗi layer để có trung bình bằng không và phương sai bằng một.")
+    assert zero.point("normalize_activations").status == "covered" and "negated" not in zero.flags, zero.to_text()
+    counterfactual = g.grade(
+        "q6",
+        "Nếu không có hàm kích hoạt thì cả mạng dù sâu đến đâu cũng chỉ là một hàm tuyến tính, nên không học được "
+        "quan hệ phi tuyến.",
+    )
+    assert counterfactual.point("nonlinearity").status == "covered", counterfactual.to_text()
+    denied = g.grade("q6", "Hàm kích hoạt không giúp mạng học quan hệ phi tuyến.")
+    assert denied.point("nonlinearity").negated and denied.score == 0
 
 
 def test_empty_and_garbage(g):
@@ -180,9 +226,10 @@ def test_fixture_quality_on_held_out_split(g):
     analyses = analyse_many([f.answer for f in fixtures], g.encoder)
     scores = [g.grade_analysed(f.question_id, a).score for f, a in zip(fixtures, analyses)]
     a = agreement(fixtures, scores)
-    assert a.pearson >= 0.85 and a.mae <= 0.13, a
-    assert pair_ranking(fixtures, scores) >= 0.75
-    assert a.by_kind["complete"] >= 0.8
+    # Floors a little under the measured figures (Pearson 0.94, MAE 0.08, pairs 0.94): regressions fail.
+    assert a.pearson >= 0.90 and a.mae <= 0.10, a
+    assert pair_ranking(fixtures, scores) >= 0.90
+    assert a.by_kind["complete"] >= 0.85
     assert a.by_kind["keyword_list"] <= 0.2 and a.by_kind["negated"] <= 0.3 and a.by_kind["off_topic"] <= 0.1
     gaps = twin_gaps(fixtures, scores)
     assert gaps and max(gaps) <= 0.15

@@ -10,7 +10,15 @@ from grader.matching.guards import keyword_list_score
 from grader.matching.keywords import FOLDED_CREDIT, CompiledKeyword, keyword_coverage, match_keyword
 from grader.rubric.schema import Keyword
 from grader.text.language import detect_language
-from grader.text.negation import is_negated, negation_cues
+from grader.text.negation import (
+    claim_head,
+    denies_benefit,
+    is_counterfactual,
+    is_negated,
+    negation_cues,
+    scope_after,
+    scope_before,
+)
 from grader.text.normalize import fold, normalize, normalize_tone_placement
 from grader.text.segment import segment
 
@@ -62,6 +70,14 @@ def test_segments_have_exact_offsets_and_clauses():
     assert "nhưng không thay thế dropout!" in [s.text for s in segs if s.kind == "clause"]
 
 
+def test_sentence_splitter_does_not_cut_tokens():
+    text = "Mình lưu weight vào file .pth rồi gọi model.fit() trên np.array để train. Xong rồi."
+    assert [s.text for s in segment(text) if s.kind == "sentence"] == [
+        "Mình lưu weight vào file .pth rồi gọi model.fit() trên np.array để train.",
+        "Xong rồi.",
+    ]
+
+
 def test_long_unpunctuated_text_is_windowed():
     text = " ".join(["gradient"] * 400)
     segs = segment(text)
@@ -80,10 +96,48 @@ def test_long_unpunctuated_text_is_windowed():
         ("BN giup giam overfitting, no la regularizer", False, False),  # "no" is "nó" here
         ("no matter the batch size it works", True, False),
         ("BN giúp giảm overfitting", False, False),
+        # "không" that is not a negation: the numeral, the question particle, "barely", compounds
+        ("chuẩn hóa về trung bình bằng không và phương sai bằng một", False, False),
+        ("gradient tiến về không", False, False),
+        ("bằng không phải cách hay", False, True),
+        ("BN có giúp giảm overfitting không?", False, False),
+        ("output gần như không nhúc nhích", False, False),
+        ("almost no gradient reaches the first layers", True, False),
+        ("phân cụm không gian bằng k-means", False, False),
+        ("không phải lúc nào accuracy cũng đủ", False, False),
     ],
 )
 def test_negation(text, english, negated):
     assert is_negated(text, english) is negated
+
+
+@pytest.mark.parametrize(
+    ("sentence", "counterfactual"),
+    [
+        ("Nếu không có hàm kích hoạt thì mạng chỉ là một hàm tuyến tính", True),
+        ("Neu khong co ham kich hoat thi mang chi la tuyen tinh", True),
+        ("Without activations, stacked layers collapse into one linear map", True),
+        ("If you don't normalise, training is slow", True),
+        ("Nếu dùng BN thì không giảm được overfitting", False),  # the negation denies the consequence
+        ("If you use BN it does not reduce overfitting", False),
+        ("BN không giúp giảm overfitting", False),
+    ],
+)
+def test_counterfactual(sentence, counterfactual):
+    assert is_counterfactual(sentence) is counterfactual
+
+
+def test_negation_scope_stops_at_causes_and_consequences():
+    # the negation describes the consequence, the cause is asserted
+    assert claim_head("Gradient mất dần nên weight không cập nhật được") == "gradient mất dần "
+    assert scope_before("không khả thi vì phải duyệt tuần tự") == " phải duyệt tuần tự"
+    # ... unless the negation is aimed at the cause: "không phải vì", "not because"
+    assert scope_before("không phải vì dữ liệu nhiều") == "không phải vì dữ liệu nhiều"
+    assert scope_after(" cũng không giúp được gì, ensemble thì có") == "cũng không giúp được"
+    assert scope_after(" thì nó không bắt được quy luật") == ""
+    assert denies_benefit("it won't help when the data is larger than", english=True)
+    assert denies_benefit("dùng nó cũng chẳng tiết kiệm được", english=False)
+    assert not denies_benefit("nó giúp không bị tràn RAM", english=False)
 
 
 def test_negation_cues_listed():

@@ -219,3 +219,34 @@ def test_validate_is_fast_and_imports_no_model():
 def test_published_json_schema_is_current():
     published = json.loads((ROOT / "schema" / "rubric.schema.json").read_text(encoding="utf-8"))
     assert published == Rubric.model_json_schema(), "run: grader schema -o schema/rubric.schema.json"
+
+
+def test_misconception_pattern_that_fires_on_its_own_point_is_an_error(tmp_path):
+    """A planted pattern that matches the point's own phrasing would mark correct answers wrong."""
+    planted = GOOD.replace(
+        "    contradicts: [diverges]",
+        "    contradicts: [diverges]\n    patterns:\n      - terms: [[loss], [diverges, không hội tụ]]\n        window: 6",
+    )
+    errors = problems_of(write(tmp_path, planted))
+    assert any(
+        "pattern 1 of misconception 'faster_always' matches point 'diverges'" in e and e.split(":")[1] == "29" for e in errors
+    ), errors
+    # The same claim, narrowed to what only the misconception says, passes.
+    narrow = GOOD.replace(
+        "    contradicts: [diverges]",
+        "    contradicts: [diverges]\n    patterns:\n      - [[learning rate càng lớn, the larger the learning rate], [càng tốt, the better]]",
+    )
+    assert problems_of(write(tmp_path, narrow)) == []
+
+
+def test_pattern_schema_shorthand_and_limits():
+    from grader.rubric.schema import Pattern
+
+    p = Pattern.model_validate([["bias cao", "high bias"], ["overfit"]])
+    assert p.terms == [["bias cao", "high bias"], ["overfit"]] and p.window == 4 and p.unless == []
+    with pytest.raises(ValueError):
+        Pattern.model_validate({"terms": []})
+    with pytest.raises(ValueError):
+        Pattern.model_validate({"terms": [[]]})
+    with pytest.raises(ValueError):
+        Pattern.model_validate({"terms": [["x"]], "window": 99})
