@@ -461,6 +461,11 @@ def guard_scorers(train: Sequence[Item], binary: bool, c: float) -> list[Scorer]
 UA_ONLY = (SUPERVISED, PER_QUESTION)
 
 
+def _short(name: str) -> str:
+    """A method's name without its parenthesised details."""
+    return re.sub(r" \([^()]*(?:\([^()]*\)[^()]*)*\)", "", name)
+
+
 def _semeval_rows(scorers: dict[str, list[Scorer]], corpora: dict[str, list[Item]], columns: list[tuple[str, str]], contradictory: bool) -> list[str]:
     """One Markdown row per scorer index: macro-F1 / accuracy per test split (and the contradictory answers' accuracy)."""
     lines = []
@@ -508,10 +513,15 @@ def semeval_table(corpora: dict[str, list[Item]]) -> list[str]:
         "|---|" + "---|" * (len(columns) + 1),
     ]
     lines += _semeval_rows(scorers, corpora, columns, contradictory=True)
+    lines += [
+        "",
+        "Per-question calibration (UA only) shifts each question's decision threshold using that question's marked "
+        "train answers; the row above it is the same model with one global threshold. Neither applies to unseen questions or domains.",
+    ]
     lines += ["", "Reference points (SciEntsBank, unseen answers, macro-F1):", ""]
     lines += [f"- {what}: {value}" for what, value in REFERENCE_POINTS]
     lines += ["", "Fitted on train: " + "; ".join(
-        f"{c}: " + ", ".join(f"{sc.name.split(',')[0].split(' (')[0]} {sc.threshold:.3f}{f' [{sc.note}]' if sc.note else ''}" for sc in scs if sc.threshold is not None)
+        f"{c}: " + ", ".join(f"{_short(sc.name)} {sc.threshold:.3f}{f' [{sc.note}]' if sc.note else ''}" for sc in scs if sc.threshold is not None)
         for c, scs in scorers.items()
     )]
     # How the guards change the final (global) reference-mode model: refitted with each setting.
@@ -551,7 +561,7 @@ def saf_table(items: list[Item]) -> list[str]:
     head = "| method | " + " | ".join(f"SAF {SHORT[s]}" for s in splits) + " |"
     lines = ["### SAF (English), scores in [0, 1]: Pearson / Spearman / MAE / RMSE", "", head, "|---|" + "---|" * len(splits)]
     lines += _saf_rows(scorers, items, splits)
-    notes = [f"{sc.name.split(',')[0].split(' (')[0]} {sc.note}" for sc in scorers if sc.note]
+    notes = [f"{_short(sc.name)} {sc.note}" for sc in scorers if sc.note]
     if notes:
         lines += ["", "Chosen on train: " + ", ".join(notes)]
     final = next(sc for sc in scorers if sc.name == f"{REFERENCE}, guards on")
