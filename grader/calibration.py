@@ -376,3 +376,39 @@ def fit_for_grader(grader: Grader, results: Sequence[GradeResult], human: Sequen
         combiner=grader.params.digest(),
         **kw,  # type: ignore[arg-type]
     )
+
+
+def logit(p: float) -> float:
+    """The log-odds of a probability (clipped to [1e-6, 1 - 1e-6])."""
+    p = min(1 - 1e-6, max(1e-6, p))
+    return math.log(p / (1 - p))
+
+
+def fit_group_offsets(logits: Sequence[float], y01: Sequence[float], groups: Sequence[str], strength: float = 3.0) -> dict[str, float]:
+    """Per-group shifts of a fitted model's log-odds (e.g. one per question): a per-group calibration.
+
+    For each group ``g`` the shift ``b_g`` maximises the (fractional) log-likelihood of
+    ``sigmoid(logit + b_g)`` on that group's labels minus ``strength * b_g**2 / 2``:
+    a group with few labelled answers keeps a shift near 0, one with many gets the
+    shift its labels ask for. A group absent here gets no shift when applied (use
+    ``offsets.get(group, 0.0)``). Only meaningful for groups that have labelled
+    answers, i.e. questions already marked (never for unseen questions).
+    """
+    if not len(logits) == len(y01) == len(groups):
+        raise ValueError("logits, labels and groups must have the same length")
+    by_group: dict[str, list[tuple[float, float]]] = {}
+    for z, y, g in zip(logits, y01, groups):
+        by_group.setdefault(g, []).append((float(z), min(1.0, max(0.0, float(y)))))
+    out: dict[str, float] = {}
+    for g, rows in by_group.items():
+        b = 0.0
+        for _ in range(50):  # Newton steps on a strictly concave function of one variable
+            probs = [_sigmoid(z + b) for z, _ in rows]
+            grad = sum(p - y for p, (_, y) in zip(probs, rows)) + strength * b
+            hess = sum(p * (1 - p) for p in probs) + strength
+            step = grad / hess
+            b -= step
+            if abs(step) < 1e-9:
+                break
+        out[g] = b
+    return out

@@ -340,3 +340,19 @@ def test_rows_find_rubrics_drafted_earlier() -> None:
     other = [LabelledRow("EM_45b", "How did you separate the salt?", "Boil the water away.", "c", 1.0)]
     _, ids = rubrics_for_rows(other, first)
     assert ids == ["em_45b_2"]
+
+
+def test_group_offsets_shift_towards_each_groups_labels() -> None:
+    from grader.calibration import fit_group_offsets, logit
+
+    logits = [0.0] * 40
+    labels = [1.0] * 18 + [0.0] * 2 + [0.0] * 18 + [1.0] * 2
+    groups = ["a"] * 20 + ["b"] * 20
+    off = fit_group_offsets(logits, labels, groups, strength=1.0)
+    assert off["a"] > 1.0 and off["b"] < -1.0
+    assert off["a"] == pytest.approx(-off["b"])
+    weak = fit_group_offsets(logits, labels, groups, strength=100.0)
+    assert 0 < weak["a"] < off["a"]  # stronger shrinkage, smaller shift
+    assert logit(0.5) == 0.0
+    with pytest.raises(ValueError):
+        fit_group_offsets([0.0], [1.0, 0.0], ["a"])

@@ -174,3 +174,46 @@ def test_grading_with_a_drafted_rubric_ranks_good_above_bad(grader) -> None:  # 
     # the reference itself passes the drafted rubric's own example
     ref = g.grade("salt", SALT_REF)
     assert rubric.examples[0].expected_score.min <= ref.score <= rubric.examples[0].expected_score.max
+
+
+# ------------------------------------------------------------------ answer-vs-reference similarity
+def test_demote_question_drops_question_words_only() -> None:
+    from grader.reference import demote_question, demoted_words
+
+    q = "Why does the bulb go out when the switch is opened?"
+    a = "The switch opens a gap, so the bulbs go out."
+    assert "gap" in demote_question(a, q)
+    assert "switch" not in demote_question(a, q).lower() and "bulb" not in demote_question(a, q).lower()
+    assert demoted_words(a, q) == ["gap"]
+    assert demoted_words("", q) == []
+
+
+def test_word_match_exact_stem_prefix_and_typos() -> None:
+    from grader.reference import word_match
+
+    assert word_match("gap", "gap") == 1.0
+    assert word_match("connected", "connecting") == 1.0  # same crude stem
+    assert word_match("evaporates", "evaporation") == 0.9  # long common prefix
+    assert 0.8 <= word_match("terminal", "termnal") < 1.0  # a typo
+    assert word_match("battery", "switch") == 0.0
+
+
+def test_aligned_share_is_a_weighted_recall() -> None:
+    from grader.reference import aligned_share, idf_weights
+
+    ref, ans = ["gap", "circuit", "closed"], ["gap", "closed"]
+    assert aligned_share(ref, ans) == pytest.approx(2 / 3)
+    assert aligned_share(ans, ref) == 1.0
+    assert aligned_share([], ans) == 0.0
+    idf = idf_weights(["the circuit is closed", "a closed circuit", "there is a gap"])
+    assert idf("gap") > idf("circuit")  # rarer in the answers, weighs more
+    assert aligned_share(ref, ["circuit"], idf) < 1 / 3  # the common word counts for less than a third
+
+
+def test_negator_count() -> None:
+    from grader.reference import negator_count
+
+    assert negator_count("It is not closed and there's no gap") == 2
+    assert negator_count("It doesn’t work") == 1
+    assert negator_count("The bulb is on") == 0
+    assert negator_count("i dont know, it can't") == 2
