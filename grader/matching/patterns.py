@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from grader.rubric.schema import Pattern
 from grader.text.negation import NEGATION_SCOPE_WORDS, is_counterfactual, is_negated
@@ -63,23 +63,36 @@ def _word_eq(term: str, word: str, last: bool) -> bool:
         return True
     if last and len(term) >= PREFIX_FROM and word.startswith(term):
         return True
-    return len(term) >= FUZZY_FROM and fuzz.ratio(term, word) >= FUZZY_RATIO
+    # ratio >= 85 needs lengths within a factor of about 1.35: skip the call otherwise
+    n, m = len(term), len(word)
+    return n >= FUZZY_FROM and 20 * min(n, m) >= 15 * max(n, m) and fuzz.ratio(term, word) >= FUZZY_RATIO
+
+
+def _positions(term: str, words: Words, last: bool) -> set[int]:
+    """Indices of the words that ``term`` matches (see ``_word_eq``), found without a Python loop per pair."""
+    prefix = last and len(term) >= PREFIX_FROM
+    out = {i for i, w in enumerate(words) if w == term or (prefix and w.startswith(term))}
+    if len(term) >= FUZZY_FROM:
+        out.update(i for _, _, i in process.extract(term, words, scorer=fuzz.ratio, score_cutoff=FUZZY_RATIO, limit=None))
+    return out
 
 
 def _occurrences(alternatives: tuple[tuple[Words, Words], ...], words: Words, folded: Words) -> list[tuple[int, int]]:
     """(start, end) word positions where any alternative occurs; accented or folded."""
-    out = []
-    for i in range(len(words)):
-        for term, term_folded in alternatives:
-            n = len(term)
-            if not n or i + n > len(words):
+    found: dict[int, int] = {}
+    for term, term_folded in alternatives:
+        n = len(term)
+        if not n:
+            continue
+        starts = _positions(term[0], words, n == 1) | _positions(term_folded[0], folded, n == 1)
+        for i in sorted(starts):
+            if i in found or i + n > len(words):
                 continue
-            if all(_word_eq(term[j], words[i + j], j == n - 1) for j in range(n)) or all(
-                _word_eq(term_folded[j], folded[i + j], j == n - 1) for j in range(n)
+            if all(_word_eq(term[j], words[i + j], j == n - 1) for j in range(1, n)) or all(
+                _word_eq(term_folded[j], folded[i + j], j == n - 1) for j in range(1, n)
             ):
-                out.append((i, i + n))
-                break
-    return out
+                found[i] = i + n
+    return sorted(found.items())
 
 
 def find_pattern(pattern: CompiledPattern, text: str, english: bool, context: str | None = None) -> PatternMatch | None:
@@ -95,9 +108,12 @@ def find_pattern(pattern: CompiledPattern, text: str, english: bool, context: st
     folded = tuple(_WORD.findall(fold(norm)))
     if len(folded) != len(words):  # folding changed the word count (rare symbols): match folded only
         words = folded
-    occ = [_occurrences(g, words, folded) for g in pattern.groups]
-    if any(not o for o in occ):
-        return None
+    occ = []
+    for group in pattern.groups:  # stop at the first group that is absent
+        found = _occurrences(group, words, folded)
+        if not found:
+            return None
+        occ.append(found)
     blockers = {s for s, _ in _occurrences(pattern.unless, words, folded)} if pattern.unless else set()
     for first in occ[0]:
         chain = [first]
