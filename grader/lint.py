@@ -1,7 +1,7 @@
 """``grader lint``: authoring checks that need the model.
 
-* every reference phrasing must resemble its own point (left out of it) more than
-  any other point of the question, by a margin;
+* every reference phrasing, graded as a candidate's answer with the phrasing left out
+  of its point, must earn its own point (at least partly) and no other point fully;
 * keywords must be distinctive: a keyword found in the bundled generic sentences
   or in the question text matches answers that say nothing;
 * a misconception's phrasings must not read as covering the points they contradict;
@@ -16,12 +16,12 @@ import numpy as np
 
 from grader.compiled import Target, background_sentences, match
 from grader.engine import Grader
-from grader.matching.keywords import match_keyword
+from grader.matching.combine import point_probability
+from grader.matching.features import TargetEvidence
+from grader.matching.keywords import keyword_coverage, match_keyword
 from grader.rubric.loading import LoadedRubric, Problem
 from grader.text.normalize import fold, nfc, normalize
 
-AMBIGUITY_MARGIN = 0.0  # z-score units: a phrasing closer to another point than to its own is ambiguous
-MIN_OWN_Z = 0.5  # a phrasing must resemble the rest of its own point at least this much
 QUESTION_MAX_SCORE = 0.1
 
 
@@ -48,6 +48,13 @@ def _loo_z(target: Target, vec: np.ndarray, exclude: str) -> float:
     return float(target.z(float(match(target.emb[keep] @ vec))))
 
 
+def _evidence(target: Target, z: float, rival_z: float, text: str) -> TargetEvidence:
+    """The evidence a one-segment answer ``text`` gives ``target`` (its standardised match is ``z``)."""
+    norm = normalize(text)
+    share, hits, required_ok = keyword_coverage(target.keywords, norm, fold(norm))
+    return TargetEvidence(target, z, 0.0, 0, "", share, hits, required_ok, segment_point_z=rival_z)
+
+
 def lint_rubric(grader: Grader, lr: LoadedRubric) -> list[Problem]:
     """Model-backed authoring problems of one rubric (warnings: a rubric can still grade)."""
     rubric = lr.rubric
@@ -57,26 +64,32 @@ def lint_rubric(grader: Grader, lr: LoadedRubric) -> list[Problem]:
     def add(loc: tuple[str | int, ...], message: str, hint: str) -> None:
         problems.append(Problem(lr.path, lr.line_of(loc), message, hint, "warning"))
 
-    # 1. Each phrasing against its own point (left out) and the other points.
+    # 1. Each phrasing, graded as if a candidate wrote it, with its own point left out of it:
+    #    it must earn its own point and must not earn another one.
     point_refs = _own_refs(lr, "points")
     texts = [r.text for refs in point_refs for r in refs]
     vectors = dict(zip(texts, grader.encoder.encode(texts))) if texts else {}
+    params = grader.params
     for i, refs in enumerate(point_refs):
         own = compiled.points[i]
         for ref in refs:
             vec = vectors[ref.text]
-            own_z = _loo_z(own, vec, ref.text)
-            rivals = [(t.best_z(vec), t.id) for k, t in enumerate(compiled.points) if k != i]
-            if own_z < MIN_OWN_Z:
-                add(ref.loc, f"phrasing \"{ref.text[:60]}\" barely resembles the rest of point '{own.id}' (z={own_z:.2f})", "rephrase it, or move it to the point it expresses")
-            if rivals:
-                best_z, best_id = max(rivals)
-                if best_z > own_z + AMBIGUITY_MARGIN:
-                    add(
-                        ref.loc,
-                        f"ambiguous: phrasing \"{ref.text[:60]}\" of '{own.id}' is as close to '{best_id}' (z={best_z:.2f} vs {own_z:.2f})",
-                        "make the two points say different things, or merge them",
-                    )
+            zs = [_loo_z(t, vec, ref.text) if k == i else t.best_z(vec) for k, t in enumerate(compiled.points)]
+            probs = [point_probability(params, _evidence(t, z, max([*zs[:k], *zs[k + 1 :]], default=z), ref.text)) for k, (t, z) in enumerate(zip(compiled.points, zs))]
+            if probs[i] < params.partial_at:
+                add(
+                    ref.loc,
+                    f"phrasing \"{ref.text[:60]}\" would not earn its own point '{own.id}' (P={probs[i]:.2f}, z={zs[i]:.2f})",
+                    "rephrase it with the point's terms, or move it to the point it expresses",
+                )
+            rival = max((k for k in range(len(zs)) if k != i), key=lambda k: probs[k], default=None)
+            if rival is not None and probs[rival] >= params.covered_at:
+                add(
+                    ref.loc,
+                    f"ambiguous: phrasing \"{ref.text[:60]}\" of '{own.id}' would also earn '{compiled.points[rival].id}' "
+                    f"(P={probs[rival]:.2f}, z={zs[rival]:.2f} vs own P={probs[i]:.2f}, z={zs[i]:.2f})",
+                    "make the two points say different things, or merge them",
+                )
 
     # 2. Greedy keywords: present in generic text or in the question itself.
     generic = [(normalize(t), fold(normalize(t))) for t in background_sentences()]
