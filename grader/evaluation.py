@@ -29,18 +29,29 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return _corr(spearmanr, a, b)
 
 
-def pair_ranking(fixtures: Sequence[Fixture], scores: Sequence[float]) -> float:
-    """Share of same-question (honest partial, wrong) pairs in which the partial answer scores higher (ties: half)."""
-    by_q: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+# "Equally long" in the length-matched pair ranking: word counts within this factor.
+LENGTH_MATCH = 1.5
+
+
+def pair_ranking(fixtures: Sequence[Fixture], scores: Sequence[float], length_ratio: float | None = None) -> float:
+    """Share of same-question (honest partial, wrong) pairs in which the partial answer scores higher (ties: half).
+
+    With ``length_ratio``, only pairs of about equal length count (the longer at most
+    ``length_ratio`` times the shorter, in words): there length says nothing.
+    """
+    by_q: dict[str, tuple[list[tuple[float, int]], list[tuple[float, int]]]] = defaultdict(lambda: ([], []))
     for f, s in zip(fixtures, scores):
+        n = max(1, len(f.answer.split()))
         if f.kind == "partial":
-            by_q[f.question_id][0].append(s)
+            by_q[f.question_id][0].append((s, n))
         elif f.kind in WRONG_KINDS:
-            by_q[f.question_id][1].append(s)
+            by_q[f.question_id][1].append((s, n))
     wins = total = 0.0
     for partial, wrong in by_q.values():
-        for p in partial:
-            for w in wrong:
+        for p, pn in partial:
+            for w, wn in wrong:
+                if length_ratio is not None and max(pn, wn) > length_ratio * min(pn, wn):
+                    continue
                 wins += 1.0 if p > w else 0.5 if p == w else 0.0
                 total += 1
     return wins / total if total else float("nan")
@@ -111,6 +122,8 @@ def evaluation_report(fixtures: Sequence[Fixture], results: Sequence[GradeResult
     lines.append(f"| Spearman | {ours.spearman:.3f} | {control.spearman:.3f} |")
     lines.append(f"| MAE | {ours.mae:.3f} | {control.mae:.3f} |")
     lines.append(f"| partial > wrong pairs | {ours.pair_ranking:.3f} | {control.pair_ranking:.3f} |")
+    matched = (pair_ranking(fixtures, scores, LENGTH_MATCH), pair_ranking(fixtures, length_scores(fixtures), LENGTH_MATCH))
+    lines.append(f"| … of equal length (words within x{LENGTH_MATCH:g}) | {matched[0]:.3f} | {matched[1]:.3f} |")
     lines.append(f"| covered precision / recall | {precision:.3f} / {recall:.3f} | |")
     if gaps:
         within = sum(g <= 0.1 for g in gaps) / len(gaps)

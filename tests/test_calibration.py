@@ -356,3 +356,18 @@ def test_group_offsets_shift_towards_each_groups_labels() -> None:
     assert logit(0.5) == 0.0
     with pytest.raises(ValueError):
         fit_group_offsets([0.0], [1.0, 0.0], ["a"])
+
+
+def test_pair_ranking_by_hand_and_length_matched() -> None:
+    from grader.evaluation import pair_ranking
+    from grader.fixtures import Fixture
+
+    def fx(aid: str, kind: str, words: int) -> Fixture:
+        return Fixture(aid, "q1", kind, "en", 0.0, frozenset(), frozenset(), "", " ".join(["w"] * words))
+
+    fixtures = [fx("p1", "partial", 10), fx("p2", "partial", 30), fx("w1", "negated", 10), fx("w2", "keyword_list", 4)]
+    scores = [0.5, 0.2, 0.2, 0.2]
+    # pairs: p1>w1, p1>w2, p2=w1 (half), p2=w2 (half) -> 3 / 4
+    assert pair_ranking(fixtures, scores) == pytest.approx(0.75)
+    # equal length within x1.5: only (p1, w1) -> 1.0
+    assert pair_ranking(fixtures, scores, length_ratio=1.5) == pytest.approx(1.0)
