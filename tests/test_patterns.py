@@ -62,3 +62,12 @@ def test_clauses_and_text_level_matching():
     # Each clause is searched on its own: the contrast clause does not join "high bias" to "overfits".
     assert pattern_matches_text(SWAP, "High bias underfits, while high variance overfits.") is None
     assert pattern_matches_text(SWAP, "Nói chung high bias thì model sẽ overfit.") is not None
+
+
+def test_a_condition_and_its_consequence_are_searched_together():
+    swapped = compile_([["too big", "too large"], ["slow", "slowly"]], unless=["small"])
+    text = "If it's too big, training gets really slow. If it's too small, the loss oscillates."
+    assert "If it's too big, training gets really slow." in clauses_of(text)
+    assert pattern_matches_text(swapped, text) is not None
+    # a statement that is not a condition stays split at its comma
+    assert pattern_matches_text(swapped, "The batch is too big, and the slow part is data loading.") is None

@@ -15,7 +15,7 @@ import numpy as np
 from grader.analysis import AnswerAnalysis, leaf_segments
 from grader.compiled import CompiledRubric, Target, match
 from grader.matching.keywords import KeywordHit, keyword_coverage, match_keyword
-from grader.matching.patterns import PatternMatch, find_pattern
+from grader.matching.patterns import PatternMatch, find_pattern, is_conditional
 from grader.text.negation import (
     NEGATION_SCOPE_WORDS,
     claim_head,
@@ -161,6 +161,14 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
     )
 
 
+def _pattern_units(analysis: AnswerAnalysis) -> list[int]:
+    """Segments a misconception pattern is searched in: the clauses, and whole sentences that open with a condition."""
+    leaves = leaf_segments(analysis)
+    leaf_set = set(leaves)
+    conditional = [i for i, s in enumerate(analysis.segments) if i not in leaf_set and s.kind == "sentence" and is_conditional(s.text)]
+    return leaves + conditional
+
+
 def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple[list[TargetEvidence], list[TargetEvidence]]:
     """Evidence for every point and every misconception of ``compiled``."""
     points = [target_evidence(t, analysis) for t in compiled.points]
@@ -169,7 +177,7 @@ def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple
             vec = analysis.segment_emb[ev.segment]
             ev.segment_point_z = max((t.best_z(vec) for t in compiled.points if t is not ev.target), default=ev.z)
     mis = [target_evidence(t, analysis) for t in compiled.misconceptions]
-    leaves = leaf_segments(analysis) if any(t.patterns for t in compiled.misconceptions) else []
+    leaves = _pattern_units(analysis) if any(t.patterns for t in compiled.misconceptions) else []
     english = analysis.language == "en"
     for ev in mis:
         for i in leaves:

@@ -137,6 +137,14 @@ def find_pattern(pattern: CompiledPattern, text: str, english: bool, context: st
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# "If it's too big, training gets slow": the condition and its consequence are split at the
+# comma, but together they make the claim; such a sentence is searched whole as well.
+_CONDITIONAL = re.compile(r"^\W*(?:if|when|once|nếu|khi|lúc|neu|luc)\b")
+
+
+def is_conditional(sentence: str) -> bool:
+    """Whether ``sentence`` opens with a condition (if, when, nếu, khi …)."""
+    return bool(_CONDITIONAL.match(normalize(sentence)))
 
 
 def clauses_of(text: str) -> list[str]:
@@ -148,7 +156,12 @@ def clauses_of(text: str) -> list[str]:
         sentence = sentence.strip()
         if sentence:
             spans = split_clauses(sentence, 0, len(sentence))
-            out.extend(sentence[s:e] for s, e in spans) if len(spans) > 1 else out.append(sentence)
+            if len(spans) > 1:
+                out.extend(sentence[s:e] for s, e in spans)
+                if is_conditional(sentence):
+                    out.append(sentence)
+            else:
+                out.append(sentence)
     return out
 
 

@@ -98,7 +98,7 @@ _AFTER_BREAK = re.compile(
     r"so|because|since|and|but|while|whereas)\b"
 )
 # How many words after a term a negation still denies it ("oversampling cũng không giúp gì").
-NEGATION_AFTER_WORDS = 4
+NEGATION_AFTER_WORDS = 6
 
 
 def scope_after(text: str) -> str:
