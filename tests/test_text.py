@@ -133,7 +133,8 @@ def test_negation_scope_stops_at_causes_and_consequences():
     assert scope_before("không khả thi vì phải duyệt tuần tự") == " phải duyệt tuần tự"
     # ... unless the negation is aimed at the cause: "không phải vì", "not because"
     assert scope_before("không phải vì dữ liệu nhiều") == "không phải vì dữ liệu nhiều"
-    assert scope_after(" cũng không giúp được gì, ensemble thì có") == "cũng không giúp được"
+    assert scope_after(" cũng không giúp được gì, ensemble thì có") == "cũng không giúp được gì"
+    assert scope_after(" a b c d e f g h") == "a b c d e f"  # at most NEGATION_AFTER_WORDS (6) words
     assert scope_after(" thì nó không bắt được quy luật") == ""
     assert denies_benefit("it won't help when the data is larger than", english=True)
     assert denies_benefit("dùng nó cũng chẳng tiết kiệm được", english=False)
