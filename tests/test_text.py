@@ -13,6 +13,7 @@ from grader.text.language import detect_language
 from grader.text.negation import (
     claim_head,
     denies_benefit,
+    in_condition,
     is_counterfactual,
     is_negated,
     negation_cues,
@@ -136,6 +137,9 @@ def test_negation_scope_stops_at_causes_and_consequences():
     assert scope_after(" cũng không giúp được gì, ensemble thì có") == "cũng không giúp được gì"
     assert scope_after(" a b c d e f g h") == "a b c d e f"  # at most NEGATION_AFTER_WORDS (6) words
     assert scope_after(" thì nó không bắt được quy luật") == ""
+    # "thì" ends the scope after a condition only; otherwise it introduces the term's own comment
+    assert in_condition("khi mô hình quá đơn giản") and not in_condition("recall")
+    assert scope_after(" thì cũng không cho biết thêm gì", after_condition=False) == "thì cũng không cho biết thêm"
     assert denies_benefit("it won't help when the data is larger than", english=True)
     assert denies_benefit("dùng nó cũng chẳng tiết kiệm được", english=False)
     assert not denies_benefit("nó giúp không bị tràn RAM", english=False)

@@ -22,6 +22,7 @@ from grader.text.negation import (
     denies_benefit,
     has_benefit,
     has_preventive,
+    in_condition,
     is_counterfactual,
     is_negated,
     scope_after,
@@ -95,7 +96,7 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
             cue = is_negated(before, english) or (h.credit < 1.0 and is_negated(before, english=False))
             if not cue:
                 # The term as subject of a denied predicate: "oversampling cũng không giúp gì".
-                after = scope_after(text[h.end :])
+                after = scope_after(text[h.end :], after_condition=in_condition(scope_before(text[: h.start])))
                 if h.term not in target.negatable_keywords and not _inside_other_hit(h, hits) and (
                     is_negated(after, english) or (h.credit < 1.0 and is_negated(after, english=False))
                 ):

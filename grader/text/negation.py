@@ -91,25 +91,39 @@ def scope_before(text: str) -> str:
     return text[breaks[-1].end() :] if breaks else text
 
 
-# After a term, its predicate runs to the next clause-like break. "thì" ends it too: in
-# "khi mô hình quá đơn giản thì nó không bắt được quy luật" what follows is a consequence.
+# After a term, its predicate runs to the next clause-like break. "thì" ends it only after a
+# condition: in "khi mô hình quá đơn giản thì nó không bắt được quy luật" what follows is a
+# consequence, while in "recall thì cũng không cho biết thêm gì" it is the term's own comment.
 _AFTER_BREAK = re.compile(
-    r"[,;:()]|\b(?:nên|thì|vì|bởi vì|do đó|để|và|còn|nhưng|nen|thi|vi|de|va|con|nhung|"
+    r"[,;:()]|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|nen|vi|de|va|con|nhung|"
     r"so|because|since|and|but|while|whereas)\b"
 )
+_THEN = re.compile(r"\b(?:thì|thi)\b")
+_CONDITION = re.compile(r"\b(?:nếu|khi|lúc|giả sử|neu|luc|gia su|if|when|once)\b")
 # How many words after a term a negation still denies it ("oversampling cũng không giúp gì").
 NEGATION_AFTER_WORDS = 6
 
 
-def scope_after(text: str) -> str:
+def scope_after(text: str, after_condition: bool = True) -> str:
     """The first ``NEGATION_AFTER_WORDS`` words of ``text`` up to its first break: the term's predicate.
 
+    ``after_condition``: the term sits in a condition ("khi …", "nếu …"), so "thì" ends the
+    scope; without one, "X thì không Y" is X's own comment and is searched too.
     "without" is left out: after a term it starts a condition ("linear layers without
     one collapse"), not a denial.
     """
     m = _AFTER_BREAK.search(text)
-    words = (text[: m.start()] if m else text).split()[:NEGATION_AFTER_WORDS]
+    text = text[: m.start()] if m else text
+    if after_condition:
+        then = _THEN.search(text)
+        text = text[: then.start()] if then else text
+    words = text.split()[:NEGATION_AFTER_WORDS]
     return " ".join(w for w in words if w != "without")
+
+
+def in_condition(text_before: str) -> bool:
+    """Whether the clause text before a term opens a condition (nếu, khi, if, when …)."""
+    return bool(_CONDITION.search(normalize(text_before)))
 
 
 def is_counterfactual(sentence: str) -> bool:
