@@ -137,6 +137,9 @@ def test_misconception_pattern_catches_swapped_roles(g):
 def test_short_elliptical_answer_earns_partial_credit(g):
     r = g.grade("q9", "Không đổi ạ.")
     assert 0 < r.score <= 0.4 and r.point("params_unchanged").status == "partial", r.to_text()
+    # a short wrong reply built from the question's words is a wrong answer, not a copy of the question
+    wrong = g.grade("q9", "Gấp đôi ạ.")
+    assert wrong.score == 0 and "copies_question" not in wrong.flags, wrong.to_text()
     assert g.grade("q9", "Em không biết ạ.").score == 0
 
 

@@ -72,8 +72,9 @@ def copies_question(compiled: CompiledRubric, analysis: AnswerAnalysis) -> bool:
         return False
     for q in compiled.question_texts:
         fq = fold(q)
-        # Most of the answer is the question's words, and it adds little of its own.
-        if len(answer) <= 1.4 * len(fq) + 20 and fuzz.token_set_ratio(answer, fq) >= 80:
+        # Most of the answer is the question's words, and it adds little of its own. A short
+        # reply made of a few of the question's words ("Gấp đôi ạ.") answers it, not copies it.
+        if 0.5 * len(fq) <= len(answer) <= 1.4 * len(fq) + 20 and fuzz.token_set_ratio(answer, fq) >= 80:
             return True
     return False
 
