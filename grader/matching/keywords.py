@@ -80,9 +80,14 @@ def match_keyword(kw: CompiledKeyword, norm_text: str, folded_text: str) -> Keyw
         hit = _find(form, norm_text)
         if hit:
             return KeywordHit(kw.term, 1.0, hit[1], hit[2])
+    aligned = len(norm_text) == len(folded_text)
     for form in kw.folded:
         hit = _find(form, folded_text)
         if hit:
+            # A short form found only by folding, where the answer itself has diacritics, is a
+            # false friend ("GAP" in "gấp đôi", "no" in "nó"): folding is for text typed without them.
+            if len(form) < EXACT_BELOW and aligned and norm_text[hit[1] : hit[2]] != folded_text[hit[1] : hit[2]]:
+                continue
             return KeywordHit(kw.term, FOLDED_CREDIT, hit[1], hit[2])
     return None
 
