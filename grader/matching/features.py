@@ -20,6 +20,7 @@ from grader.text.negation import (
     NEGATION_SCOPE_WORDS,
     claim_head,
     denies_benefit,
+    folded_negated,
     has_benefit,
     has_preventive,
     in_condition,
@@ -110,7 +111,7 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
     if ref_negated:
         return False
     head = claim_head(segment_text)
-    return is_negated(head, english) or is_negated(fold(head), english=False)
+    return is_negated(head, english) or folded_negated(head)
 
 
 # How much worse (in z) a segment holding one of the point's terms may match than the best
@@ -170,13 +171,21 @@ def _pattern_units(analysis: AnswerAnalysis) -> list[int]:
     return leaves + conditional
 
 
+def point_z_matrix(compiled: CompiledRubric, analysis: AnswerAnalysis) -> np.ndarray:
+    """Standardised match of every point (rows) to every segment (columns) of the answer."""
+    if not analysis.segments:
+        return np.zeros((len(compiled.points), 0))
+    return np.stack([np.asarray(t.z(match(analysis.segment_emb @ t.emb.T))) for t in compiled.points])
+
+
 def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple[list[TargetEvidence], list[TargetEvidence]]:
     """Evidence for every point and every misconception of ``compiled``."""
     points = [target_evidence(t, analysis) for t in compiled.points]
-    for ev in points:  # the best sibling point on this point's segment
+    zmat = point_z_matrix(compiled, analysis)
+    for k, ev in enumerate(points):  # the best sibling point on this point's segment
         if ev.segment >= 0:
-            vec = analysis.segment_emb[ev.segment]
-            ev.segment_point_z = max((t.best_z(vec) for t in compiled.points if t is not ev.target), default=ev.z)
+            siblings = np.delete(zmat[:, ev.segment], k)
+            ev.segment_point_z = float(siblings.max()) if len(siblings) else ev.z
     mis = [target_evidence(t, analysis) for t in compiled.misconceptions]
     leaves = _pattern_units(analysis) if any(t.patterns for t in compiled.misconceptions) else []
     english = analysis.language == "en"
@@ -188,8 +197,7 @@ def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple
                 ev.pattern, ev.segment = hit, i
                 break
         if ev.segment >= 0 and compiled.points:
-            vec = analysis.segment_emb[ev.segment]
-            ev.segment_point_z = max(t.best_z(vec) for t in compiled.points)
+            ev.segment_point_z = float(zmat[:, ev.segment].max())
     return points, mis
 
 
@@ -197,7 +205,7 @@ def topic_strength(compiled: CompiledRubric, analysis: AnswerAnalysis) -> float:
     """How strongly the answer speaks to this question: mean of its two best point z-scores."""
     if not analysis.segments:
         return -10.0
-    zs = sorted((float(t.z(match(analysis.segment_emb @ t.emb.T).max())) for t in compiled.points), reverse=True)
+    zs = sorted(point_z_matrix(compiled, analysis).max(axis=1), reverse=True)
     return float(np.mean(zs[:2]))
 
 

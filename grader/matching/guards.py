@@ -14,8 +14,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from grader.analysis import AnswerAnalysis, leaf_segments
-from grader.compiled import CompiledRubric, match
-from grader.matching.features import adds_negation, sentence_text
+from grader.compiled import CompiledRubric
+from grader.matching.features import adds_negation, point_z_matrix, sentence_text
 from grader.text.normalize import diacritic_ratio, fold, nfc
 
 # Function words that an explanatory sentence contains and a list of terms lacks.
@@ -86,18 +86,14 @@ def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: flo
     cũng không …") has most of its on-topic clauses negated; a real answer has few.
     """
     english = analysis.language == "en"
+    zmat = point_z_matrix(compiled, analysis)
     relevant = negating = 0
     for i in leaf_segments(analysis):
-        vec = analysis.segment_emb[i]
-        best_z, best_neg, best_target = float("-inf"), False, compiled.points[0]
-        for t in compiled.points:
-            sims = t.emb @ vec
-            r = int(sims.argmax())
-            z = float(t.z(float(match(sims))))
-            if z > best_z:
-                best_z, best_neg, best_target = z, bool(t.ref_negated[r]), t
-        if best_z < min_z:
+        k = int(zmat[:, i].argmax())
+        if zmat[k, i] < min_z:
             continue
+        best_target = compiled.points[k]
+        best_neg = bool(best_target.ref_negated[int((best_target.emb @ analysis.segment_emb[i]).argmax())])
         relevant += 1
         if adds_negation(analysis.segments[i].text, best_target, best_neg, english, sentence_text(analysis, i)):
             negating += 1

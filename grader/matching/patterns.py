@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from grader.rubric.schema import Pattern
-from grader.text.negation import NEGATION_SCOPE_WORDS, is_counterfactual, is_negated
+from grader.text.negation import NEGATION_SCOPE_WORDS, folded_negated, is_counterfactual, is_negated
 from grader.text.normalize import fold, normalize
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -130,7 +130,7 @@ def find_pattern(pattern: CompiledPattern, text: str, english: bool, context: st
             continue
         matched = {i for s, e in chain for i in range(s, e)}
         outside = " ".join(words[i] for i in range(max(0, start - NEGATION_SCOPE_WORDS), end) if i not in matched)
-        if outside and (is_negated(outside, english) or is_negated(fold(outside), english=False) or _INSTEAD.search(outside)):
+        if outside and (is_negated(outside, english) or folded_negated(outside) or _INSTEAD.search(outside)):
             continue  # "không phải bias cao thì overfit", "thay vì load hết vào RAM": denied, not claimed
         return PatternMatch(start, end, " ".join(words[start:end]))
     return None
