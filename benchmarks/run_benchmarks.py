@@ -342,21 +342,31 @@ def _fit_quality(fn: Callable[[Item], float], fit_on: Sequence[Item], held: Sequ
     return label_metrics([fn(it) for it in held], [it.gold for it in held], scale=(0.0, 1.0))["pearson"]
 
 
+def _cv_choice(
+    options: Sequence[float],
+    fit: Callable[[Sequence[Item], float], Callable[[Item], float]],
+    train: Sequence[Item],
+    folds: list[int],
+    binary: bool,
+) -> float:
+    """The option whose model, ``fit(fit_on, option)``, does best on the held-out folds of ``train`` (ties: the larger)."""
+    best = (-math.inf, 1.0)
+    for option in options:
+        scores = []
+        for j in sorted(set(folds)):
+            fit_on = [it for it, f in zip(train, folds) if f != j]
+            held = [it for it, f in zip(train, folds) if f == j]
+            scores.append(_fit_quality(fit(fit_on, option), fit_on, held, binary))
+        best = max(best, (float(np.mean(scores)), option))
+    return best[1]
+
+
 def choose_c(vector: Callable[[Item], list[float]], train: Sequence[Item], binary: bool, grid: Sequence[float] = C_GRID) -> float:
     """The regularisation strength C (smaller: stronger) best in 5-fold cross-validation on ``train``.
 
     Folds group the answers by question, so the choice favours what carries over to new questions.
     """
-    folds = _folds(train, by_question=True)
-    best = (-math.inf, 1.0)
-    for c in grid:
-        scores = []
-        for j in sorted(set(folds)):
-            fit_on = [it for it, f in zip(train, folds) if f != j]
-            held = [it for it, f in zip(train, folds) if f == j]
-            scores.append(_fit_quality(_fit_logistic(vector, fit_on, c), fit_on, held, binary))
-        best = max(best, (float(np.mean(scores)), c))
-    return best[1]
+    return _cv_choice(grid, lambda fit_on, c: _fit_logistic(vector, fit_on, c), train, _folds(train, by_question=True), binary)
 
 
 def logistic_scorer(name: str, vector: Callable[[Item], list[float]], train: Sequence[Item], binary: bool, c: float | None = 1.0) -> Scorer:
@@ -394,18 +404,11 @@ def per_question_scorer(name: str, base: Scorer, vector: Callable[[Item], list[f
     For binary labels this amounts to a per-question decision threshold; the threshold on the
     shifted probabilities is refitted on train. Questions without train answers keep ``base``.
     """
-    folds = _folds(train)
-    best = (-math.inf, 1.0)
-    for strength in OFFSET_STRENGTHS:
-        scores = []
-        for j in sorted(set(folds)):
-            fit_on = [it for it, f in zip(train, folds) if f != j]
-            held = [it for it, f in zip(train, folds) if f == j]
-            shifted, _ = _with_offsets(_fit_logistic(vector, fit_on, c), fit_on, strength)
-            scores.append(_fit_quality(shifted, fit_on, held, binary))
-        best = max(best, (float(np.mean(scores)), strength))
-    shifted, _ = _with_offsets(base.fn, train, best[1])
-    note = f"shrinkage {best[1]:g} (CV)"
+    strength = _cv_choice(
+        OFFSET_STRENGTHS, lambda fit_on, s: _with_offsets(_fit_logistic(vector, fit_on, c), fit_on, s)[0], train, _folds(train), binary
+    )
+    shifted, _ = _with_offsets(base.fn, train, strength)
+    note = f"shrinkage {strength:g} (CV)"
     if not binary:
         return Scorer(name, shifted, note=note, c=c)
     return Scorer(name, shifted, best_threshold([shifted(it) for it in train], [int(it.gold >= 0.5) for it in train]), note, c)
