@@ -156,6 +156,24 @@ def test_negations_that_are_not_denials(g):
     assert denied.point("nonlinearity").negated and denied.score == 0
 
 
+def test_negative_claims_the_rubric_itself_makes_are_not_denials(g):
+    # "no extra parameters" is the right answer to q9; the "because" clause that explains it is
+    # outside the negation's reach, so neither point is read as denied.
+    r = g.grade(
+        "q9",
+        "The convolution layers don't gain any extra weights, because every kernel is only k x k x C_in "
+        "numbers that slide over the whole picture, whatever its resolution.",
+    )
+    assert "negated" not in r.flags and r.score >= 0.3, r.to_text()
+    assert not r.point("params_unchanged").negated and not r.point("depends_on_filters").negated, r.to_text()
+    # "lr cao hơn mà không sợ loss nổ": "mà" opens a second predicate, it does not deny the first
+    lr = g.grade("q1", "Có BN thì em đặt learning rate cao hơn hẳn mà không sợ loss bị nổ.")
+    assert not lr.point("higher_learning_rate").negated, lr.to_text()
+    # the right formulas are not the swapped-definitions misconception
+    f = g.grade("q4", "Precision = TP/(TP+FP), tức trong số mẫu báo positive bao nhiêu cái đúng; recall = TP/(TP+FN).")
+    assert not f.misconceptions and f.point("precision_recall_f1").status != "missing", f.to_text()
+
+
 def test_empty_and_garbage(g):
     for text in ("", "   ", "???", "asdf qwer zxcv"):
         r = g.grade("q2", text)

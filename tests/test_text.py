@@ -17,6 +17,7 @@ from grader.text.negation import (
     is_counterfactual,
     is_negated,
     negation_cues,
+    opens_with_break,
     scope_after,
     scope_before,
 )
@@ -145,6 +146,14 @@ def test_negation_scope_stops_at_causes_and_consequences():
     assert not denies_benefit("nó giúp không bị tràn RAM", english=False)
 
 
+def test_clause_opening_with_a_cause_is_out_of_a_negation_reach():
+    assert opens_with_break("because each filter is a small k x k kernel")
+    assert opens_with_break(" nên số tham số không đổi") and opens_with_break("and so it stays")
+    assert not opens_with_break("the filters are small") and not opens_with_break("không vì thế mà")
+    # "mà" starts a second predicate: "lr cao hơn mà không sợ loss nổ" does not deny "lr cao hơn"
+    assert scope_after(" cao hơn mà không sợ loss nổ") == "cao hơn"
+
+
 def test_negation_cues_listed():
     assert negation_cues("it does not and never will") == ["not", "never"]
 
@@ -165,6 +174,14 @@ def test_keyword_accented_folded_and_typo():
     assert hit is not None and hit.credit == FOLDED_CREDIT
     assert match_keyword(kw("regularization"), *forms("nó như một dạng regularizaton"))  # typo
     assert match_keyword(kw("learning rate", "lr"), *forms("already learned")) is None  # no match inside a word
+
+
+def test_fuzzy_keyword_keeps_whole_words_codes_and_numbers():
+    # a typo changes letters; a missing word or another code is another claim
+    assert match_keyword(kw("zero extra parameters"), *forms("the conv layers don't get any extra parameters")) is None
+    assert match_keyword(kw("recall = TP/(TP+FP)"), *forms("recall = TP/(TP+FN), tức bắt được bao nhiêu")) is None
+    assert match_keyword(kw("tăng 4 lần"), *forms("số tham số tăng 2 lần")) is None
+    assert match_keyword(kw("recall = TP/(TP+FP)"), *forms("em nghĩ recal = TP/(TP+FP)")) is not None  # the typo still passes
 
 
 def test_keyword_short_terms_need_whole_words():

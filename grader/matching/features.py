@@ -19,6 +19,7 @@ from grader.matching.patterns import PatternMatch, find_pattern, is_conditional
 from grader.text.negation import (
     NEGATION_SCOPE_WORDS,
     claim_head,
+    opens_with_break,
     denies_benefit,
     folded_negated,
     has_benefit,
@@ -62,6 +63,14 @@ def sentence_text(analysis: AnswerAnalysis, index: int) -> str:
             if s.kind == "sentence" and s.start <= seg.start and seg.end <= s.end:
                 return s.text
     return seg.text
+
+
+def _clauses_within(analysis: AnswerAnalysis, index: int) -> list[int]:
+    """The clauses of sentence ``index``, in order (empty for a clause or an unsplit sentence)."""
+    seg = analysis.segments[index]
+    if seg.kind != "sentence":
+        return []
+    return [i for i, s in enumerate(analysis.segments) if s.kind == "clause" and seg.start <= s.start and s.end <= seg.end]
 
 
 def _inside_other_hit(hit: KeywordHit, hits: list[KeywordHit]) -> bool:
@@ -150,6 +159,17 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
     negated = adds_negation(
         analysis.segments[seg].text, target, bool(target.ref_negated[ref]), english, sentence_text(analysis, seg)
     )
+    if negated and not _has_keyword(target, analysis.segments[seg].text):
+        # The sentence's head is negated, but the clause that says this point opens with
+        # "because"/"nên" …: the negation there belongs to another claim ("no extra parameters,
+        # because each filter is k×k×C"); judge the point on its own clause.
+        inner = _clauses_within(analysis, seg)
+        if inner:
+            c = max(inner, key=lambda i: float(best[i]))
+            if c != inner[0] and opens_with_break(analysis.segments[c].text):
+                negated = adds_negation(
+                    analysis.segments[c].text, target, bool(target.ref_negated[int(best_ref[c])]), english, analysis.segments[c].text
+                )
     return TargetEvidence(
         target=target,
         z=z,

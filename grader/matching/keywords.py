@@ -8,6 +8,7 @@ creates false friends (bàn/bán, không/khống).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -16,6 +17,7 @@ from grader.rubric.schema import Keyword
 from grader.text.normalize import fold, normalize
 
 FOLDED_CREDIT = 0.85
+_TOKEN = re.compile(r"\w+")
 # Short terms must match exactly (as whole words); longer ones tolerate typos.
 EXACT_BELOW = 5
 MIN_RATIO = 88.0
@@ -70,6 +72,15 @@ def _find(form: str, text: str) -> tuple[float, int, int] | None:
     if s > 0 and text[s - 1].isalnum() and text[s].isalnum():
         return None
     if e < len(text) and text[e - 1].isalnum() and text[e].isalnum() and e - s < len(form):
+        return None
+    # A typo changes letters, not whole words: "zero extra parameters" is not in "don't get any
+    # extra parameters" although the two align at 89 (the dropped word carried the meaning).
+    if len(text[s:e].split()) < len(form.split()):
+        return None
+    # Nor does it change a code or a number: "recall = tp/(tp+fp)" is not "recall = tp/(tp+fn)",
+    # "x4" is not "x2". Tokens of one or two characters and tokens with digits must match exactly.
+    span_tokens = set(_TOKEN.findall(text[s:e]))
+    if any(t not in span_tokens for t in _TOKEN.findall(form) if len(t) <= 2 or any(c.isdigit() for c in t)):
         return None
     return align.score, s, e
 

@@ -78,6 +78,18 @@ def _breaks(text: str) -> list[re.Match[str]]:
     return [m for m in _SCOPE_BREAK.finditer(text) if not _CUE_RE.search(" ".join(text[: m.start()].split()[-2:]))]
 
 
+# A clause that opens with a cause or consequence word ("because each filter …", "nên gradient …")
+# is outside the reach of a negation in the clause before it.
+_OPENS_WITH_BREAK = re.compile(
+    r"^\W*(?:and\s+|và\s+|va\s+)?(?:nên|vì|bởi vì|bởi|do đó|để|nen|vi|boi vi|boi|do do|de|so|because|since|therefore|hence|thus)\b"
+)
+
+
+def opens_with_break(text: str) -> bool:
+    """Whether ``text`` (a clause) opens with a cause/consequence word, so a preceding negation does not reach it."""
+    return bool(_OPENS_WITH_BREAK.match(normalize(text)))
+
+
 def claim_head(text: str) -> str:
     """The part of a clause before its first cause/consequence word or punctuation: where a denial sits."""
     t = normalize(text)
@@ -91,11 +103,12 @@ def scope_before(text: str) -> str:
     return text[breaks[-1].end() :] if breaks else text
 
 
-# After a term, its predicate runs to the next clause-like break. "thì" ends it only after a
+# After a term, its predicate runs to the next clause-like break ("mà" too: "lr cao hơn mà không
+# sợ loss nổ" adds a second predicate, it does not deny the first). "thì" ends it only after a
 # condition: in "khi mô hình quá đơn giản thì nó không bắt được quy luật" what follows is a
 # consequence, while in "recall thì cũng không cho biết thêm gì" it is the term's own comment.
 _AFTER_BREAK = re.compile(
-    r"[,;:()]|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|nen|vi|de|va|con|nhung|"
+    r"[,;:()]|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|mà|nen|vi|de|va|con|nhung|ma|"
     r"so|because|since|and|but|while|whereas)\b"
 )
 _THEN = re.compile(r"\b(?:thì|thi)\b")
