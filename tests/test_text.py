@@ -152,6 +152,8 @@ def test_clause_opening_with_a_cause_is_out_of_a_negation_reach():
     assert not opens_with_break("the filters are small") and not opens_with_break("không vì thế mà")
     # "mà" starts a second predicate: "lr cao hơn mà không sợ loss nổ" does not deny "lr cao hơn"
     assert scope_after(" cao hơn mà không sợ loss nổ") == "cao hơn"
+    # "mãi"/"hoài": the oscillation goes on, what follows is its consequence, not a denial of it
+    assert scope_after(" mãi không xuống được") == "" and scope_after(" mai khong xuong duoc") == ""
 
 
 def test_negation_cues_listed():

@@ -104,11 +104,12 @@ def scope_before(text: str) -> str:
 
 
 # After a term, its predicate runs to the next clause-like break ("mà" too: "lr cao hơn mà không
-# sợ loss nổ" adds a second predicate, it does not deny the first). "thì" ends it only after a
+# sợ loss nổ" adds a second predicate, it does not deny the first; so do "mãi", "hoài": "dao động
+# mãi không xuống được" says what the oscillation leads to). "thì" ends it only after a
 # condition: in "khi mô hình quá đơn giản thì nó không bắt được quy luật" what follows is a
 # consequence, while in "recall thì cũng không cho biết thêm gì" it is the term's own comment.
 _AFTER_BREAK = re.compile(
-    r"[,;:()]|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|mà|nen|vi|de|va|con|nhung|ma|"
+    r"[,;:()]|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|mà|mãi|hoài|nen|vi|de|va|con|nhung|ma|mai|hoai|"
     r"so|because|since|and|but|while|whereas)\b"
 )
 _THEN = re.compile(r"\b(?:thì|thi)\b")
