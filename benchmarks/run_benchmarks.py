@@ -62,7 +62,7 @@ from grader.analysis import AnswerAnalysis, analyse_many  # noqa: E402
 from grader.calibration import best_threshold, fit_calibration, fit_fractional_logistic, fit_group_offsets, logit, result_features  # noqa: E402
 from grader.engine import Grader, default_cache_dir  # noqa: E402
 from grader.labelled import CachedEncoder, LabelledRow, label_metrics, macro_f1, rubrics_for_rows  # noqa: E402
-from grader.matching.combine import CombinerParams  # noqa: E402
+from grader.matching.combine import CombinerParams, sigmoid  # noqa: E402
 from grader.reference import aligned_share, content_words, demote_question, demoted_words, idf_weights, negator_count, stem  # noqa: E402
 from grader.result import GradeResult  # noqa: E402
 from grader.text.negation import is_negated  # noqa: E402
@@ -319,7 +319,7 @@ def _fit_logistic(vector: Callable[[Item], list[float]], train: Sequence[Item], 
 
     def fn(it: Item) -> float:
         z = float(((np.array(vector(it)) - mean) / std) @ w + intercept)
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return sigmoid(z)
 
     return fn
 
@@ -390,7 +390,7 @@ def _with_offsets(fn: Callable[[Item], float], train: Sequence[Item], strength: 
 
     def shifted(it: Item) -> float:
         z = logit(fn(it)) + offsets.get(it.question_id, 0.0)
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return sigmoid(z)
 
     return shifted, offsets
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from grader.matching.combine import sigmoid
 from grader.result import GradeResult
 
 if TYPE_CHECKING:
@@ -89,10 +90,6 @@ def result_features(result: GradeResult) -> dict[str, float]:
     }
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
-
-
 class Calibration(BaseModel):
     """A fitted mapping from a grade result to the human scale; see the module docstring."""
 
@@ -132,7 +129,7 @@ class Calibration(BaseModel):
         z = self.intercept
         for name, m, s, c in zip(self.features, self.mean, self.std, self.coef):
             z += c * (feats.get(name, 0.0) - m) / (s or 1.0)
-        return _sigmoid(z)
+        return sigmoid(z)
 
     def calibrated_score(self, result: GradeResult) -> float:
         """The calibrated score in [0, 1]; hard guards (empty, copy of the question, off-topic) keep 0, a keyword list keeps its cap."""
@@ -403,7 +400,7 @@ def fit_group_offsets(logits: Sequence[float], y01: Sequence[float], groups: Seq
     for g, rows in by_group.items():
         b = 0.0
         for _ in range(50):  # Newton steps on a strictly concave function of one variable
-            probs = [_sigmoid(z + b) for z, _ in rows]
+            probs = [sigmoid(z + b) for z, _ in rows]
             grad = sum(p - y for p, (_, y) in zip(probs, rows)) + strength * b
             hess = sum(p * (1 - p) for p in probs) + strength
             step = grad / hess

@@ -62,7 +62,8 @@ class CombinerParams(BaseModel):
         return cls()
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
+    """The logistic function, clipped so that extreme log-odds do not overflow."""
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
 
@@ -88,11 +89,11 @@ def point_probability(params: CombinerParams, ev: TargetEvidence) -> float:
     """P(covered) before guards."""
     b = params.point
     x = point_features(ev)
-    return _sigmoid(b[0] + sum(c * v for c, v in zip(b[1:], x)))
+    return sigmoid(b[0] + sum(c * v for c, v in zip(b[1:], x)))
 
 
 def misconception_probability(params: CombinerParams, ev: TargetEvidence, points: list[TargetEvidence]) -> float:
     """P(the answer states this misconception)."""
     c = params.misconception
     x = misconception_features(ev, points)
-    return _sigmoid(c[0] + sum(k * v for k, v in zip(c[1:], x)))
+    return sigmoid(c[0] + sum(k * v for k, v in zip(c[1:], x)))
