@@ -15,6 +15,7 @@ import hashlib
 import zipfile
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -108,21 +109,22 @@ def _english_refs(refs: list[str]) -> set[str]:
     return {t for t in refs if t not in vietnamese and detect_language(t) != "vi_nodiac"}
 
 
-def negatable_keywords(item: Point | Misconception, refs: list[str], scope: int = 3) -> frozenset[str]:
-    """Terms of ``item`` that some reference says right after (within ``scope`` words) a negation or a
-    preventive word, or right before a negated predicate ("số tham số không đổi").
+def negatable_keywords(
+    keywords: Sequence[CompiledKeyword], refs: list[str], english: set[str], scope: int = 3
+) -> frozenset[str]:
+    """Terms among ``keywords`` that some reference says right after (within ``scope`` words) a negation or a
+    preventive word, or right before a negated predicate ("số tham số không đổi"). ``english``: the
+    references that are English (:func:`_english_refs`).
 
     Narrower than the answer-side scope (NEGATION_SCOPE_WORDS) on purpose: measured on the
     rubric examples, the same scope on both sides made more keywords negatable and let
     more denials through (78 → 76 of 88 examples passing).
     """
     out = set()
-    english = _english_refs(refs)
-    compiled = [CompiledKeyword.build(k) for k in item.keywords]
     for ref in refs:
         norm = normalize(ref)
         folded = fold(norm)
-        for kw in compiled:
+        for kw in keywords:
             hit = match_keyword(kw, norm, folded)
             if hit is None:
                 continue
@@ -223,6 +225,7 @@ def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCac
         for item, refs in own:
             e = emb(refs)
             english = _english_refs(refs)
+            keywords = tuple(CompiledKeyword.build(k) for k in item.keywords)
             best = match(bg @ e.T)
             target = Target(
                 id=item.id,
@@ -233,9 +236,9 @@ def compile_rubrics(rubrics: list[Rubric], encoder: Encoder, cache: EmbeddingCac
                     [is_negated(t, english=t in english) and not is_counterfactual(t) for t in refs], dtype=bool
                 ),
                 emb=e,
-                keywords=tuple(CompiledKeyword.build(k) for k in item.keywords),
+                keywords=keywords,
                 contradicts=tuple(item.contradicts) if isinstance(item, Misconception) else (),
-                negatable_keywords=negatable_keywords(item, refs),
+                negatable_keywords=negatable_keywords(keywords, refs, english),
                 patterns=tuple(CompiledPattern.build(p) for p in item.patterns) if isinstance(item, Misconception) else (),
                 mu=float(best.mean()),
                 sigma=max(float(best.std()), MIN_SIGMA),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from grader.analysis import AnswerAnalysis
 from grader.compiled import CompiledRubric
 from grader.matching.combine import CombinerParams, misconception_probability, point_probability
-from grader.matching.features import TargetEvidence, rubric_evidence
+from grader.matching.features import TargetEvidence, point_z_matrix, rubric_evidence
 from grader.matching.guards import copies_question, keyword_list_score, negated_share
 from grader.result import Evidence, Flag, GradeResult, MisconceptionResult, PointResult
 from grader.text.segment import word_count
@@ -30,11 +30,12 @@ class AnswerEvidence:
 
 def collect_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> AnswerEvidence:
     """The parameter-free evidence of one answer for one rubric."""
-    points, mis = rubric_evidence(compiled, analysis)
+    zmat = point_z_matrix(compiled, analysis)  # shared by the evidence and the negated-share guard
+    points, mis = rubric_evidence(compiled, analysis, zmat)
     return AnswerEvidence(
         points=points,
         misconceptions=mis,
-        negated_share=negated_share(compiled, analysis),
+        negated_share=negated_share(compiled, analysis, zmat=zmat),
         keyword_list=keyword_list_score(analysis.text),
         copies_question=copies_question(compiled, analysis),
         empty=word_count(analysis.text) == 0,

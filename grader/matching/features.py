@@ -146,20 +146,20 @@ def target_evidence(target: Target, analysis: AnswerAnalysis) -> TargetEvidence:
     top = int(best.argmax())
     z = float(target.z(float(best[top])))
     seg = top
-    if hits:
+    # Segments holding one of the point's terms (none can, when the whole answer has none).
+    with_terms = [i for i in range(len(best)) if _has_keyword(target, analysis.segments[i].text)] if hits else []
+    if with_terms and top not in with_terms:
         # The point's terms are the stronger witness: quote (and check the polarity of) the
         # closest segment that holds one, unless it matches far worse than the best one.
-        with_terms = [i for i in range(len(best)) if _has_keyword(target, analysis.segments[i].text)]
-        if with_terms and top not in with_terms:
-            near = max(with_terms, key=lambda i: float(best[i]))
-            if z - float(target.z(float(best[near]))) <= KEYWORD_SEGMENT_MARGIN:
-                seg = near
+        near = max(with_terms, key=lambda i: float(best[i]))
+        if z - float(target.z(float(best[near]))) <= KEYWORD_SEGMENT_MARGIN:
+            seg = near
     ref = int(best_ref[seg])
     cosine = float(best[seg])
     negated = adds_negation(
         analysis.segments[seg].text, target, bool(target.ref_negated[ref]), english, sentence_text(analysis, seg)
     )
-    if negated and not _has_keyword(target, analysis.segments[seg].text):
+    if negated and seg not in with_terms:
         # The sentence's head is negated, but the clause that says this point opens with
         # "because"/"nên" …: the negation there belongs to another claim ("no extra parameters,
         # because each filter is k×k×C"); judge the point on its own clause.
@@ -198,10 +198,12 @@ def point_z_matrix(compiled: CompiledRubric, analysis: AnswerAnalysis) -> np.nda
     return np.stack([np.asarray(t.z(match(analysis.segment_emb @ t.emb.T))) for t in compiled.points])
 
 
-def rubric_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis) -> tuple[list[TargetEvidence], list[TargetEvidence]]:
-    """Evidence for every point and every misconception of ``compiled``."""
+def rubric_evidence(
+    compiled: CompiledRubric, analysis: AnswerAnalysis, zmat: np.ndarray | None = None
+) -> tuple[list[TargetEvidence], list[TargetEvidence]]:
+    """Evidence for every point and every misconception of ``compiled``; ``zmat``: its :func:`point_z_matrix`, if computed."""
     points = [target_evidence(t, analysis) for t in compiled.points]
-    zmat = point_z_matrix(compiled, analysis)
+    zmat = point_z_matrix(compiled, analysis) if zmat is None else zmat
     for k, ev in enumerate(points):  # the best sibling point on this point's segment
         if ev.segment >= 0:
             siblings = np.delete(zmat[:, ev.segment], k)

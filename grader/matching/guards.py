@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from grader.analysis import AnswerAnalysis, leaf_segments
@@ -79,14 +80,14 @@ def copies_question(compiled: CompiledRubric, analysis: AnswerAnalysis) -> bool:
     return False
 
 
-def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: float = 1.0) -> float:
+def negated_share(compiled: CompiledRubric, analysis: AnswerAnalysis, min_z: float = 1.0, zmat: np.ndarray | None = None) -> float:
     """Share of the answer's on-topic clauses that negate the point they match best.
 
     An answer that states the rubric's points only to deny them ("BN không giúp …,
     cũng không …") has most of its on-topic clauses negated; a real answer has few.
     """
     english = analysis.language == "en"
-    zmat = point_z_matrix(compiled, analysis)
+    zmat = point_z_matrix(compiled, analysis) if zmat is None else zmat
     relevant = negating = 0
     for i in leaf_segments(analysis):
         k = int(zmat[:, i].argmax())

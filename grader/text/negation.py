@@ -68,9 +68,8 @@ def negation_cues(text: str, english: bool = True) -> list[str]:
 # consequence or a purpose. In "không khả thi vì O(N)" and "gradient mất dần nên weight
 # không cập nhật được" the negation describes a consequence; it does not deny the claim.
 # Verbs of causing ("không dẫn tới underfitting") are not breaks: denying them denies the claim.
-_SCOPE_BREAK = re.compile(
-    r"[,;:()]|\b(?:nên|thì|vì|bởi vì|do đó|để|nen|thi|vi|de|so|because|since|therefore|hence|thus)\b"
-)
+_CAUSE_WORDS = r"nên|vì|bởi vì|do đó|để|nen|vi|de|so|because|since|therefore|hence|thus"
+_SCOPE_BREAK = re.compile(rf"[,;:()]|\b(?:thì|thi|{_CAUSE_WORDS})\b")
 
 
 def _breaks(text: str) -> list[re.Match[str]]:
@@ -80,9 +79,7 @@ def _breaks(text: str) -> list[re.Match[str]]:
 
 # A clause that opens with a cause or consequence word ("because each filter …", "nên gradient …")
 # is outside the reach of a negation in the clause before it.
-_OPENS_WITH_BREAK = re.compile(
-    r"^\W*(?:and\s+|và\s+|va\s+)?(?:nên|vì|bởi vì|bởi|do đó|để|nen|vi|boi vi|boi|do do|de|so|because|since|therefore|hence|thus)\b"
-)
+_OPENS_WITH_BREAK = re.compile(rf"^\W*(?:and\s+|và\s+|va\s+)?(?:{_CAUSE_WORDS}|bởi|boi vi|boi|do do)\b")
 
 
 def opens_with_break(text: str) -> bool:
