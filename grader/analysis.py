@@ -1,9 +1,14 @@
-"""Answer analysis: normalised forms, language, segments and their embeddings."""
+"""Answer analysis: normalised forms, language, segments (sentences and clauses, with offsets) and their embeddings.
+
+The only step that runs the model on an answer; everything after it is a pure function of
+the analysis and a compiled rubric. :func:`analyse_many` encodes all segments of many
+answers in one encoder call.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,7 +22,13 @@ MAX_ANSWER_CHARS = 6000
 
 @dataclass
 class AnswerAnalysis:
-    """One answer, ready for matching. ``segments`` index ``text`` (the NFC answer)."""
+    """One answer, ready for matching. ``segments`` index ``text`` (the NFC answer).
+
+    The segment tree is computed once here: ``leaves`` (clauses, and sentences not split into
+    clauses), ``sentence_of`` (per segment, the index of the sentence that holds it: itself for a
+    sentence) and ``clauses`` (per segment, its clauses in order: empty for a clause or an
+    unsplit sentence).
+    """
 
     text: str
     norm_text: str
@@ -27,6 +38,9 @@ class AnswerAnalysis:
     segment_emb: np.ndarray  # (len(segments), dim)
     answer_emb: np.ndarray  # (dim,) the whole answer
     truncated: bool = False
+    leaves: list[int] = field(default_factory=list)
+    sentence_of: list[int] = field(default_factory=list)
+    clauses: list[list[int]] = field(default_factory=list)
 
 
 def prepare(text: str) -> tuple[str, bool, list[Segment]]:
@@ -61,15 +75,17 @@ def analyse_many(texts: Sequence[str], encoder: Encoder) -> list[AnswerAnalysis]
                 segment_emb=vectors[i : i + n],
                 answer_emb=vectors[i + n],
                 truncated=truncated,
+                leaves=_leaves(segs),
+                sentence_of=[_sentence_of(segs, k) for k in range(n)],
+                clauses=[_clauses_within(segs, k) for k in range(n)],
             )
         )
         i += n + 1
     return out
 
 
-def leaf_segments(analysis: AnswerAnalysis) -> list[int]:
-    """Indices of the smallest segments: clauses, and sentences that were not split into clauses."""
-    segs = analysis.segments
+# --------------------------------------------------------------------- the segment tree
+def _leaves(segs: list[Segment]) -> list[int]:
     out = []
     for i, s in enumerate(segs):
         if s.kind == "clause":
@@ -77,3 +93,19 @@ def leaf_segments(analysis: AnswerAnalysis) -> list[int]:
         elif not any(c.kind == "clause" and s.start <= c.start and c.end <= s.end for c in segs):
             out.append(i)
     return out
+
+
+def _sentence_of(segs: list[Segment], index: int) -> int:
+    seg = segs[index]
+    if seg.kind == "clause":
+        for i, s in enumerate(segs):
+            if s.kind == "sentence" and s.start <= seg.start and seg.end <= s.end:
+                return i
+    return index
+
+
+def _clauses_within(segs: list[Segment], index: int) -> list[int]:
+    seg = segs[index]
+    if seg.kind != "sentence":
+        return []
+    return [i for i, s in enumerate(segs) if s.kind == "clause" and seg.start <= s.start and s.end <= seg.end]

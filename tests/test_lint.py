@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from grader.engine import Grader
-from grader.lint import lint_rubric
+from grader.authoring.lint import lint_rubric
 from grader.rubric import load_rubric_set, read_rubric_file
 
 ROOT = Path(__file__).resolve().parent.parent

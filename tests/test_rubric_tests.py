@@ -11,7 +11,7 @@ import yaml
 from grader.cli import main
 from grader.engine import Grader
 from grader.rubric import load_rubric_set
-from grader.rubric_tests import run_rubric_tests
+from grader.authoring.rubric_tests import run_rubric_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = "Learning rate quá lớn thì loss dao động qua lại quanh cực tiểu, có khi phân kỳ ra NaN; quá nhỏ thì hội tụ rất chậm."

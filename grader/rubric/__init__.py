@@ -1,7 +1,7 @@
 """Rubric format, loading and model-free checks (no torch imported here)."""
 
-from grader.rubric.checks import check_rubric, load_rubric_set, validate_paths
-from grader.rubric.loading import Problem, RubricError, read_rubric_file, rubric_hash
+from grader.rubric.check import check_rubric, load_rubric_set, validate_paths
+from grader.rubric.load import Problem, RubricError, read_rubric_file, rubric_hash
 from grader.rubric.schema import Example, Keyword, Misconception, Point, Rubric
 
 __all__ = [
