@@ -77,7 +77,7 @@ def test_hook_passes_good_and_fails_broken_with_location(client_repo, tmp_path_f
 
 
 def test_lean_install_has_no_model_stack_and_says_which_extra(tmp_path):
-    """What pre-commit installs for the hook: the package without extras."""
+    """What pre-commit installs for the hook: the package without extras. validate and draft-rubric work there."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
@@ -92,3 +92,13 @@ def test_lean_install_has_no_model_stack_and_says_which_extra(tmp_path):
     out = subprocess.run([grader, "grade", "q1", "x"], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "install the 'model' extra" in out.stderr, out.stderr
+    drafted = tmp_path / "rubrics" / "salt.yaml"
+    question, reference = "How did you separate the salt from the water?", "The water was evaporated, leaving the salt."
+    out = subprocess.run(
+        [grader, "draft-rubric", "--question", question, "--reference", reference, "--id", "salt", "-o", str(drafted)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0 and "TODO translate" in out.stdout and "Traceback" not in out.stderr, out.stdout + out.stderr
+    ok = subprocess.run([grader, "validate", str(drafted)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "1 rubric file(s) read, 0 error(s)" in ok.stdout, ok.stdout + ok.stderr
