@@ -50,6 +50,7 @@ def test_failures_are_located_and_explained(grader, folder):
     assert "2/3 within band" in report.summary()
 
 
+@pytest.mark.slow
 def test_cli_exit_codes(folder, capsys):
     assert main(["test-rubrics", str(folder / "q08.yaml")]) == 1
     captured = capsys.readouterr()
