@@ -179,6 +179,15 @@ def fixture_answers() -> tuple[list[str], list[tuple[str, str]]]:
     return marked, twins
 
 
+def fixture_forms() -> list[tuple[str, str]]:
+    """(language form, answer) of every fixture answer."""
+    rows = []
+    for path in sorted((ROOT / "fixtures").rglob("*.csv")):
+        with path.open(encoding="utf-8") as f:
+            rows += [(r.get("form", ""), r["answer"]) for r in csv.DictReader(f)]
+    return rows
+
+
 def twin_accuracy(pairs: Sequence[tuple[str, str]], restorer: Restorer) -> tuple[float, float, int]:
     """Restore each real unmarked answer and compare with its marked twin, on the words that align
     (same letters once folded); returns (accuracy, share of words aligned, words)."""
@@ -297,6 +306,14 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"\nReal unmarked fixture twins ({len(twins)} answers, {n} words, {100 * share:.1f}% aligned with the marked twin):"
         f" restored (auto mode, shorthand on) {100 * acc:.2f}% of aligned words right; left as typed {100 * base_acc:.2f}%"
+    )
+
+    forms: Counter[tuple[str, str]] = Counter()
+    for form, text in fixture_forms():
+        forms[(form, restore(text, model=model).mode)] += 1
+    print(
+        "Detection on the fixture answers (form -> mode: answers): "
+        + ", ".join(f"{f} -> {m}: {n}" for (f, m), n in sorted(forms.items()))
     )
 
     print("\nVLSP errors by part of speech (trigram LM): tag words errors%")

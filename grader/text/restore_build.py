@@ -250,8 +250,10 @@ def encode(sentence: str, index: dict[str, int], english: set[str]) -> Iterator[
     words = [t for t in toks if t.kind == "word"]
     vi_word = {id(t): syllable_key(t.text) in index and not (2 <= len(t.text) <= 4 and t.text.isupper()) for t in words}
     pos = {id(t): i for i, t in enumerate(words)}
-    for tok in toks:
-        if tok.kind == "break":
+    for k, tok in enumerate(toks):
+        if tok.kind == "word" and len(tok.text) == 1 and k + 1 < len(toks) and toks[k + 1].text in ").":
+            seq.append(EN)  # a list label, spaced in VLSP: "a ) ...", "a . ..."
+        elif tok.kind == "break":
             if seq:
                 yield seq
             seq = []
@@ -329,7 +331,7 @@ def kneser_ney(
     uni = []
     for w in range(vocab_size):
         p = max(cc1.get(w, 0) - _d(cc1.get(w, 0), d1), 0.0) / total1 if cc1.get(w) else 0.0
-        p += (freed - UNIFORM_MASS) * dictionary_unigrams.get(w, 0) / dict_total + UNIFORM_MASS / vocab_size
+        p += (freed - UNIFORM_MASS) * dictionary_unigrams.get(w, 0) / dict_total + UNIFORM_MASS / (vocab_size - 1)
         uni.append(math.log(p) if w != BOS else -99.0)
 
     # Bigrams over continuation counts.
