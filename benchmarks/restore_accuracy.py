@@ -146,7 +146,8 @@ def vicorrect_restorer(source: Path, training: Sequence[str]) -> Restorer:
     from vicorrect.model import CorrectVietnameseSentence  # type: ignore[import-not-found]
 
     corrector = CorrectVietnameseSentence(verbose=False)
-    corrector.fit([" ".join(t.text.lower() for t in tokenize(s) if t.kind == "word") for s in training])
+    lines = [" ".join(t.text.lower() for t in tokenize(s) if t.kind == "word") for s in training]
+    corrector.fit([line for line in lines if line])  # it fails on an empty line
 
     def run(text: str) -> str:
         words = [t for t in tokenize(text) if t.kind == "word"]
@@ -235,12 +236,24 @@ def marked_text_check(model: RestoreModel, sentences: Sequence[str]) -> dict[str
     return results
 
 
+def right_words_changed(model: RestoreModel, texts: Sequence[str], mode: str) -> tuple[int, int]:
+    """Words of marked texts (taken as right) that restoring in ``mode`` changes, and all words."""
+    changed = total = 0
+    for text in texts:
+        out = restore(text, mode=mode, model=model, shorthand={}).text  # type: ignore[arg-type]
+        for t in tokenize(text):
+            if t.kind == "word":
+                total += 1
+                changed += out[t.start : t.end] != t.text
+    return changed, total
+
+
 def speed(model: RestoreModel, answers: Sequence[str]) -> tuple[float, float]:
     """Median and 90th-percentile milliseconds to restore one answer, scaled to 60 words."""
     per60 = []
     for text in answers:
         n = sum(1 for t in tokenize(text) if t.kind == "word")
-        best = min(_timed(lambda: restore(text, model=model)) for _ in range(3))
+        best = min(_timed(lambda t=text: restore(t, model=model)) for _ in range(3))
         per60.append(best * 60 / max(n, 1))
     per60.sort()
     return statistics.median(per60) * 1000, per60[int(0.9 * (len(per60) - 1))] * 1000
@@ -253,13 +266,19 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def load_cost() -> tuple[float, float]:
-    """Seconds to import the module and to load the model, in a fresh interpreter."""
+    """Seconds to import the module (the ``grader`` package already imported) and to load the
+    model and the shorthand table, in a fresh interpreter."""
     code = (
-        "import time; t0 = time.perf_counter(); import grader.text.restore as r; t1 = time.perf_counter(); "
+        "import time, grader; t0 = time.perf_counter(); import grader.text.restore as r; t1 = time.perf_counter(); "
         "r.load_model(); r.load_shorthand(); t2 = time.perf_counter(); print(t1 - t0, t2 - t1)"
     )
     runs = [
-        tuple(map(float, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()))
+        tuple(
+            map(
+                float,
+                subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(),
+            )
+        )
         for _ in range(3)
     ]
     return min(r[0] for r in runs), min(r[1] for r in runs)
@@ -282,7 +301,10 @@ def main(argv: list[str] | None = None) -> None:
     marked_answers, twins = fixture_answers()
     sets["fixture answers, marks stripped"] = (marked_answers, None)
 
-    restorers: dict[str, Restorer] = {"unigram baseline": unigram_restorer(model), "trigram LM (shipped)": lm_restorer(model)}
+    restorers: dict[str, Restorer] = {
+        "unigram baseline": unigram_restorer(model),
+        "trigram LM (shipped)": lm_restorer(model),
+    }
     if args.vicorrect:
         from grader.text.restore_build import seed_sentences, training, vlsp_sentences
 
@@ -300,7 +322,6 @@ def main(argv: list[str] | None = None) -> None:
             results[(set_name, r_name)] = sc
             print(f"{set_name:34} {r_name:22} {sc.words:6d} {sc.row()}  {ms:8.2f}")
 
-    lm_fn = restorers["trigram LM (shipped)"]
     acc, share, n = twin_accuracy(twins, lambda x: restore(x, model=model).text)
     base_acc, _, _ = twin_accuracy(twins, lambda x: x)
     print(
@@ -322,19 +343,28 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {tag:5} {n_words:6d} {100 * sc.errors_by_tag[tag] / n_words:6.2f}")
     for set_name in sets:
         pairs = results[(set_name, "trigram LM (shipped)")].error_pairs.most_common(args.errors)
-        print(f"\nMost frequent errors, {set_name} (wanted -> got):", ", ".join(f"{w}->{g} x{c}" for (w, g), c in pairs))
+        print(
+            f"\nMost frequent errors, {set_name} (wanted -> got):", ", ".join(f"{w}->{g} x{c}" for (w, g), c in pairs)
+        )
 
     print("\nMarked text (held-out rubric sentences, one marked syllable in ten stripped): word accuracy")
     for name, value in marked_text_check(model, held_out(rubric_sentences())).items():
         print(f"  {name:55} {100 * value:6.2f}%")
 
+    for mode in ("marked", "full"):
+        changed, total = right_words_changed(model, marked_answers, mode)
+        print(f"  right words of the marked fixture answers changed by {mode} mode: {changed}/{total}")
+
     unmarked = [a for a, _ in twins] + [strip_diacritics(a) for a in marked_answers]
     med, p90 = speed(model, unmarked)
     imp, load = load_cost()
-    print(f"\nSpeed: {med:.2f} ms median, {p90:.2f} ms p90 per 60-word answer ({len(unmarked)} fixture answers, auto mode)")
-    print(f"Model: {MODEL_PATH.stat().st_size / 1e6:.2f} MB on disk; import {1000 * imp:.0f} ms, load {1000 * load:.0f} ms")
+    print(
+        f"\nSpeed: {med:.2f} ms median, {p90:.2f} ms p90 per 60-word answer ({len(unmarked)} fixture answers, auto mode)"
+    )
+    print(
+        f"Model: {MODEL_PATH.stat().st_size / 1e6:.2f} MB on disk; module import {1000 * imp:.0f} ms, load {1000 * load:.0f} ms"
+    )
     print(f"Model counts: {model.meta.get('counts')}")
-    _ = lm_fn
 
 
 if __name__ == "__main__":

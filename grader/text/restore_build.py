@@ -110,7 +110,9 @@ def vlsp_tagged(path: Path | None = None) -> list[tuple[str, list[str]]]:
         if not line.strip():
             if words:
                 sentence = clean(" ".join(words))
-                syllable_tags = [tag for word, tag in zip(words, tags) for tok in tokenize(clean(word)) if tok.kind == "word"]
+                syllable_tags = [
+                    tag for word, tag in zip(words, tags) for tok in tokenize(clean(word)) if tok.kind == "word"
+                ]
                 sentences.append((sentence, syllable_tags))
                 words, tags = [], []
             continue
@@ -422,9 +424,7 @@ def build_parts(
     syllables = sorted(set(freq) | set(dict_freq), key=lambda s: (-freq[s], -dict_freq[s], s))
     # A bare form seen only in mixed text (an English word: "the", "can") is no syllable unless
     # the news text or the dictionary has it.
-    vlsp_forms: Counter[str] = Counter(
-        syllable_key(t.text) for s in vlsp for t in tokenize(s) if t.kind == "word"
-    )
+    vlsp_forms: Counter[str] = Counter(syllable_key(t.text) for s in vlsp for t in tokenize(s) if t.kind == "word")
     syllables = [s for s in syllables if is_marked(s) or s in dict_freq or vlsp_forms[s] >= 2]
     vocab = list(SPECIALS) + syllables
     index = {w: i for i, w in enumerate(vocab)}
