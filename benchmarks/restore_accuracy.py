@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from grader.text.normalize import fold, strip_diacritics
@@ -253,7 +254,7 @@ def speed(model: RestoreModel, answers: Sequence[str]) -> tuple[float, float]:
     per60 = []
     for text in answers:
         n = sum(1 for t in tokenize(text) if t.kind == "word")
-        best = min(_timed(lambda t=text: restore(t, model=model)) for _ in range(3))
+        best = min(_timed(partial(restore, text, model=model)) for _ in range(3))
         per60.append(best * 60 / max(n, 1))
     per60.sort()
     return statistics.median(per60) * 1000, per60[int(0.9 * (len(per60) - 1))] * 1000

@@ -321,12 +321,12 @@ def test_kneser_ney_distributions_sum_to_one():
 
     def p(u, v, w):
         key = (u * V + v) * V + w
-        if key in lm["tri"]:
-            return math.exp(lm["tri"][key])
-        b2 = lm["bow2"].get(u * V + v, 0.0)
-        if v * V + w in lm["bi"]:
-            return math.exp(b2 + lm["bi"][v * V + w])
-        return math.exp(b2 + lm["bow1"][v] + lm["uni"][w])
+        if key in lm.tri:
+            return math.exp(lm.tri[key])
+        b2 = lm.bow2.get(u * V + v, 0.0)
+        if v * V + w in lm.bi:
+            return math.exp(b2 + lm.bi[v * V + w])
+        return math.exp(b2 + lm.bow1[v] + lm.uni[w])
 
     for u, v in [(0, 0), (0, 5), (5, 6), (6, 7), (7, 7), (3, 8)]:
         assert sum(p(u, v, w) for w in range(1, V)) == pytest.approx(1.0, abs=1e-9)

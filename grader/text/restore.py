@@ -512,10 +512,10 @@ def _word_readings(
         key = syllable_key(low)
         if key in model.index:
             return [(None, (model.index[key],), 0)]
-        cands = [i for i in model.candidates.get(strip_diacritics(key), ()) if _compatible(key, model.vocab[i])]
-        return [(model.vocab[i], (i,), 0) for i in cands[:MAX_CANDIDATES]] or [keep_en]
+        fitting = [i for i in model.candidates.get(strip_diacritics(key), ()) if _compatible(key, model.vocab[i])]
+        return [(model.vocab[i], (i,), 0) for i in fitting[:MAX_CANDIDATES]] or [keep_en]
 
-    cands: tuple[int, ...] | list[int] = () if ctx.acronym(word) else model.candidates.get(low, ())
+    cands: tuple[int, ...] = () if ctx.acronym(word) else model.candidates.get(low, ())
     if ctx.mode == "marked" and (low in model.index or low in model.english):
         cands = ()  # in text typed with marks, a bare word that can be right as typed is right
     if cands:

@@ -31,6 +31,7 @@ import unicodedata
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.paths import bundled_rubrics_dir
@@ -298,12 +299,29 @@ def _d(c: int, ds: tuple[float, float, float]) -> float:
     return ds[0] if c == 1 else ds[1] if c == 2 else ds[2]
 
 
+@dataclass
+class KneserNey:
+    """A trigram model in backoff form, natural logs: ``tri[(u*V+v)*V+w]`` = log P(w | u, v) for seen
+    trigrams, else ``bow2[u*V+v]`` + (``bi[v*V+w]`` = log P(w | v) if seen, else ``bow1[v]`` + ``uni[w]``)."""
+
+    uni: list[float]
+    bow1: list[float]
+    bi: dict[int, float]
+    bow2: dict[int, float]
+    tri: dict[int, float]
+    tokens: int
+
+    def counts(self) -> dict[str, int]:
+        """Sizes of the tables, for the file's header."""
+        return {"trigrams": len(self.tri), "bigrams": len(self.bi), "contexts": len(self.bow2), "tokens": self.tokens}
+
+
 def kneser_ney(
     sequences: Iterable[list[int]],
     vocab_size: int,
     dictionary_unigrams: Counter[int],
     prune: float = 0.0,
-) -> dict[str, object]:
+) -> KneserNey:
     """Interpolated modified Kneser-Ney trigram model, stored in backoff form (natural logs).
 
     The unigram mass freed by discounting goes to the syllables by their frequency in
@@ -366,15 +384,7 @@ def kneser_ney(
             continue
         tri[(u * vocab_size + v) * vocab_size + w] = p3
     bow2 = {u * vocab_size + v: math.log(ctx3_freed[(u, v)] / t) for (u, v), t in ctx3_total.items()}
-    return {
-        "uni": uni,
-        "bow1": bow1,
-        "bi": bi,
-        "bow2": bow2,
-        "tri": tri,
-        "counts": {"trigrams": len(tri), "bigrams": len(bi), "contexts": len(bow2), "tokens": sum(c3.values())},
-        "discounts": {"d3": d3, "d2": d2, "d1": d1},
-    }
+    return KneserNey(uni, bow1, bi, bow2, tri, tokens=sum(c3.values()))
 
 
 def _quantize(x: float) -> int:
@@ -442,9 +452,7 @@ def build_parts(
     eng_words = sorted(english_counts)
     eng_logp = array("h", (_quantize(math.log((english_counts[w] + 0.5) / total)) for w in eng_words))
 
-    bi_keys = sorted(lm["bi"])  # type: ignore[arg-type]
-    bow2_keys = sorted(lm["bow2"])  # type: ignore[arg-type]
-    tri_keys = sorted(lm["tri"])  # type: ignore[arg-type]
+    bi_keys, bow2_keys, tri_keys = sorted(lm.bi), sorted(lm.bow2), sorted(lm.tri)
     sources = {
         "vlsp2013": _sha256(vlsp_path()),
         "viet74k": _sha256(viet74k_path()),
@@ -460,7 +468,7 @@ def build_parts(
         "vocab": vocab,
         "sources": sources,
         "counts": {
-            **lm["counts"],  # type: ignore[dict-item]
+            **lm.counts(),
             "sentences": len(corpus),
             "vlsp_sentences": len(vlsp),
             "rubric_sentences": len(rubric),
@@ -471,14 +479,14 @@ def build_parts(
         "english_words": eng_words,
         "english_logp": eng_logp,
         "english_floor": _quantize(math.log(0.5 / total)),
-        "uni": array("h", map(_quantize, lm["uni"])),  # type: ignore[call-overload]
-        "bow1": array("h", map(_quantize, lm["bow1"])),  # type: ignore[call-overload]
+        "uni": array("h", map(_quantize, lm.uni)),
+        "bow1": array("h", map(_quantize, lm.bow1)),
         "bi_keys": _delta(bi_keys),
-        "bi_logp": array("h", (_quantize(lm["bi"][k]) for k in bi_keys)),  # type: ignore[index]
+        "bi_logp": array("h", (_quantize(lm.bi[k]) for k in bi_keys)),
         "bow2_keys": _delta(bow2_keys),
-        "bow2_logw": array("h", (_quantize(lm["bow2"][k]) for k in bow2_keys)),  # type: ignore[index]
+        "bow2_logw": array("h", (_quantize(lm.bow2[k]) for k in bow2_keys)),
         "tri_keys": _delta(tri_keys),
-        "tri_logp": array("h", (_quantize(lm["tri"][k]) for k in tri_keys)),  # type: ignore[index]
+        "tri_logp": array("h", (_quantize(lm.tri[k]) for k in tri_keys)),
     }
 
 
@@ -501,10 +509,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if same else 1
     write_model(args.output, parts)
     model_from_parts(read_model_parts(args.output))  # the file reads back
-    counts = parts["counts"]
+    counts: dict[str, int] = parts["counts"]  # type: ignore[assignment]
     print(
         f"wrote {args.output} ({args.output.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s: "
-        + ", ".join(f"{k} {v}" for k, v in counts.items())  # type: ignore[union-attr]
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
     )
     return 0
 
