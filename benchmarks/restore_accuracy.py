@@ -15,7 +15,8 @@ answer they copy. Accuracy is the share of words restored exactly:
 * ``sentences``: sentences with every word right.
 
 The unigram baseline writes each word's most frequent marked form. The marked-text
-check says why a text typed with marks is left alone but for its shorthand.
+check says why, in a text typed with marks, only the words that cannot be right as typed
+(and sentences typed wholly without marks) are restored.
 """
 
 from __future__ import annotations
