@@ -256,8 +256,8 @@ def test_fixture_quality_on_held_out_split(g):
 
 
 def test_quality_on_answers_written_blind(g):
-    """The engine on the hold-out set (fixtures/holdout), which no fit has seen."""
-    fixtures = load_fixtures([ROOT / "fixtures" / "holdout"])
+    """The engine on the first hold-out set (fixtures/holdout/blind-2026-11-27.csv), which no fit has seen."""
+    fixtures = load_fixtures([ROOT / "fixtures" / "holdout" / "blind-2026-11-27.csv"])
     assert len(fixtures) == 72
     scores = [r.score for r in g.grade_many([(f.question_id, f.answer) for f in fixtures])]
     a = agreement(fixtures, scores)
