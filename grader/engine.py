@@ -1,7 +1,7 @@
 """The public grading API: :class:`Grader`, which runs the pipeline.
 
 rubric set + encoder --compile--> compiled rubrics (once, at construction)
-answers --analyse--> analyses (one encoder call for all their segments)
+answers --analyse--> analyses (diacritics and shorthand restored; one encoder call for all their segments)
 (compiled rubric, analysis) --match--> evidence --score--> GradeResult (+ the trace ``grader explain`` renders)
 --calibration (if one lies beside the rubrics)--> the final result.
 """
@@ -27,6 +27,7 @@ from grader.score.calibration import Calibration, find_calibration
 from grader.score.grade import Trace, score_answer
 from grader.score.params import CombinerParams
 from grader.signature import Signature
+from grader.text.restore import data_digest
 
 SEGMENTER_VERSION = "seg1"
 
@@ -55,11 +56,15 @@ class Grader:
         cache_dir: Path | None = None,
         use_cache: bool = True,
         calibration: Calibration | None = None,
+        restore: bool = True,
     ):
+        """``restore``: restore the diacritics and expand the chat shorthand of answers before grading
+        (:mod:`grader.text.restore`); results quote the answers as written either way."""
         if not rubrics:
             raise ValueError("a Grader needs at least one rubric")
         self.rubrics = {r.id: r for r in rubrics}
         self.encoder = encoder
+        self.restore = restore
         self._params = params or CombinerParams.load()
         self.rubric_hash = rubric_hash(rubrics)
         # The reference phrasings go through the embedding disk cache; answers are never cached here.
@@ -81,20 +86,35 @@ class Grader:
         encoder: Encoder | None = None,
         params: CombinerParams | None = None,
         cache_dir: Path | None = None,
+        restore: bool = True,
     ) -> Grader:
         """A grader for the rubric files under ``paths`` (files or folders); raises RubricError if any is invalid."""
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         paths = [str(p) for p in paths]
         loaded = load_rubric_set(paths)
-        enc = encoder or load_encoder(model)
+        enc = encoder if encoder is not None else load_encoder(model)  # an empty CachedEncoder is falsy (len 0)
         # A calibration.json beside the rubrics (written by `grader calibrate`) is picked up.
-        return cls([lr.rubric for lr in loaded], enc, params=params, cache_dir=cache_dir, calibration=find_calibration(paths))
+        return cls(
+            [lr.rubric for lr in loaded],
+            enc,
+            params=params,
+            cache_dir=cache_dir,
+            calibration=find_calibration(paths),
+            restore=restore,
+        )
 
     @classmethod
-    def default(cls, *, model: str = DEFAULT_MODEL, encoder: Encoder | None = None, cache_dir: Path | None = None) -> Grader:
+    def default(
+        cls,
+        *,
+        model: str = DEFAULT_MODEL,
+        encoder: Encoder | None = None,
+        cache_dir: Path | None = None,
+        restore: bool = True,
+    ) -> Grader:
         """The bundled 12 rubrics with the bundled multilingual model (or ``model``)."""
-        return cls.from_path(bundled_rubrics_dir(), model=model, encoder=encoder, cache_dir=cache_dir)
+        return cls.from_path(bundled_rubrics_dir(), model=model, encoder=encoder, cache_dir=cache_dir, restore=restore)
 
     @property
     def params(self) -> CombinerParams:
@@ -113,6 +133,7 @@ class Grader:
             rubrics=self.rubric_hash,
             combiner=params.digest(),
             segmenter=SEGMENTER_VERSION,
+            restorer=data_digest() if self.restore else None,
         )
 
     def _check(self, question_id: str) -> None:
@@ -179,7 +200,7 @@ class Grader:
         """:meth:`grade_many`, keeping each answer's trace."""
         for qid, _ in items:
             self._check(qid)
-        analyses = analyse_many([a for _, a in items], self.encoder)
+        analyses = analyse_many([a for _, a in items], self.encoder, restoring=self.restore)
         return [self.trace_analysed(qid, an, feedback_language) for (qid, _), an in zip(items, analyses)]
 
     def trace(self, question_id: str, answer: str, *, feedback_language: str | None = None) -> Trace:

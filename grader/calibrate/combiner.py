@@ -48,7 +48,7 @@ def fit_combiner(grader: Grader, fixtures: Sequence[Fixture], analyses: Sequence
     """Fit the combiner on ``fixtures`` (callers pass the fit split); ``grader`` is only read."""
     fixtures = [f for f in fixtures if f.question_id in grader.rubrics]
     if analyses is None:
-        analyses = analyse_many([f.answer for f in fixtures], grader.encoder)
+        analyses = analyse_many([f.answer for f in fixtures], grader.encoder, restoring=grader.restore)
     evidence = [grader.evidence(f.question_id, an) for f, an in zip(fixtures, analyses)]
     px: list[list[float]] = []
     py: list[int] = []

@@ -46,7 +46,8 @@ def _evidence(analysis: AnswerAnalysis, ev: TargetEvidence) -> Evidence | None:
     if ev.segment < 0:
         return None
     s = analysis.segments[ev.segment]
-    return Evidence(text=s.text, start=s.start, end=s.end)
+    start, end = analysis.to_original(s.start, s.end)  # quote what the candidate wrote, not its restoration
+    return Evidence(text=analysis.original[start:end], start=start, end=end)
 
 
 def feedback_language(analysis: AnswerAnalysis, requested: str | None) -> str:
@@ -165,7 +166,7 @@ def score_answer(
         steps.append(ScoreStep("clipped to [0, 1]", final))
     result = GradeResult(
         question_id=rubric.id,
-        answer=analysis.text,
+        answer=analysis.original,
         score=final,
         mark=round(final * rubric.total, 2),
         total=rubric.total,
