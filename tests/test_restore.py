@@ -78,7 +78,7 @@ def test_shorthand_in_marked_text():
         ("gui e-mail cho nhom nhe", "e-mail"),
         ("vi du e.g. batch size nho", "e.g."),
         ("trong 10 ms mo hinh xu ly xong", "10 ms"),
-        ("so sanh CNN vs RNN thi khac nhau", "CNN vs RNN"),
+        ("CNN vs RNN: which one trains faster on long sequences", "CNN vs RNN"),
         ("dung K-means voi K cum", "K cụm"),
     ],
 )
@@ -87,6 +87,13 @@ def test_false_friends_are_left_alone(typed, kept):
     assert kept in out, out
     expansions = {"không", "anh", "em", "rồi", "gì", "mới"} | ({"với"} if " vs " in typed else set())
     assert not expansions & set(out.split()), out
+
+
+def test_vs_in_a_vietnamese_sentence_is_with_even_between_english_terms():
+    # "so sánh A với B" says what "A vs B" says; an English sentence keeps its "vs" (above).
+    assert r("bn chuan hoa theo mean vs variance cua batch") == "bn chuẩn hóa theo mean với variance của batch"
+    assert r("so sanh CNN vs RNN thi khac nhau") == "so sánh CNN với RNN thì khác nhau"
+    assert r("do tre khoang 10 ms vs 20 ms").endswith("10 ms vs 20 ms")  # beside numbers: a unit and "versus"
 
 
 def test_english_article_a_and_english_sentences():

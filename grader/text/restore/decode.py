@@ -86,6 +86,7 @@ def restore_ops(
         ctx.mode = mode
         if mode == "marked" and len(words) >= 3 and not any(is_marked(tok.text) for tok, _, _ in words):
             ctx.mode = "full"
+        ctx.sentence_vietnamese = sum(ctx.vietnamese(tok) for tok, _, _ in words) >= 2
         slots: list[_Slot | int] = [
             item if isinstance(item, int) else _Slot(item[0], word_readings(ctx, *item)) for item in sentence
         ]

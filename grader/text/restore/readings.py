@@ -52,6 +52,7 @@ class Context:
         self.model = model
         self.shorthand = shorthand
         self.mode = mode
+        self.sentence_vietnamese = False  # whether the sentence being read has Vietnamese words (set per sentence)
         # A text typed in capitals has no acronyms to keep: "MO HINH" is "MÔ HÌNH".
         letters = [c for c in text if c.isalpha()]
         self.all_caps = len(letters) >= 12 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
@@ -120,13 +121,12 @@ def word_readings(
         if not short.context:
             return [(exp, phrase_ids(model, exp), 0) for exp in short.expansions]
         near_vi = ctx.vietnamese(prev) or ctx.vietnamese(nxt)
-        blocked = (
-            ctx.english_only(nxt)
-            or ctx.english_only(prev)
-            and not ctx.vietnamese(nxt)
-            or _numeric_or_math(prev)
-            or _numeric_or_math(nxt)
-        )
+        numeric = _numeric_or_math(prev) or _numeric_or_math(nxt)
+        blocked = ctx.english_only(nxt) or ctx.english_only(prev) and not ctx.vietnamese(nxt) or numeric
+        if len(low) > 1 and ctx.sentence_vietnamese and not numeric:
+            # A form of two letters or more is no variable: in a Vietnamese sentence it may be shorthand even
+            # between two English terms ("mean vs variance", "gamma vs beta"); the model still weighs keeping it.
+            near_vi, blocked = True, False
         if len(low) == 1 and (_folded(prev) in RESTORE_VARIABLE_BEFORE or _folded(nxt) in RESTORE_VARIABLE_AFTER):
             blocked = True
         if near_vi and not blocked:
