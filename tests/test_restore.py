@@ -44,6 +44,7 @@ def r(text: str) -> str:
         ("Ko sao, e se lam lai", "Không sao, em sẽ làm lại"),
         ("khi mo hinh hoc xong r thi minh deploy", "khi mô hình học xong rồi thì mình deploy"),
         ("lam j co", "làm gì có"),
+        ("mo hinh k hoi tu vi lr qua lon", "mô hình không hội tụ vì lr quá lớn"),
         ("vs du lieu lon thi nen dung mini-batch", "với dữ liệu lớn thì nên dùng mini-batch"),
         ("a nghi sao ve cau tra loi cua e", "anh nghị sao về câu trả lời của em"),
     ],
@@ -80,6 +81,10 @@ def test_shorthand_in_marked_text():
         ("trong 10 ms mo hinh xu ly xong", "10 ms"),
         ("CNN vs RNN: which one trains faster on long sequences", "CNN vs RNN"),
         ("dung K-means voi K cum", "K cụm"),
+        # a letter that names a term of the same sentence is that term's variable
+        ("so lop an hay gia tri k cua KNN", "k của KNN"),
+        ("Số layer, dropout rate, hay k trong kNN", "k trong kNN"),
+        ("chon k trong k-means bang elbow", "chọn k trong k-means"),
     ],
 )
 def test_false_friends_are_left_alone(typed, kept):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.text.restore.model import BOS, EN, EOS, NUM, PUNCT, RestoreModel
-from grader.text.restore.readings import Context, Reading, case_like, word_readings
+from grader.text.restore.readings import Context, Reading, case_like, variable_letters, word_readings
 from grader.text.restore.shorthand import Shorthand
 from grader.text.restore.spans import RestoreMode
 from grader.text.restore.tokens import MATH, Token, is_marked, tokenize
@@ -79,6 +79,7 @@ def restore_ops(
     ops: list[tuple[int, int, str]] = []
     # One sentence: word tokens with their neighbours, or fixed model ids (<en>, <num>, <p>).
     sentence: list[tuple[Token, Token | None, Token | None] | int] = []
+    terms: list[Token] = []  # the sentence's words and other chunks, for the letters its terms are named by
 
     def flush() -> None:
         words = [item for item in sentence if not isinstance(item, int)]
@@ -87,6 +88,7 @@ def restore_ops(
         if mode == "marked" and len(words) >= 3 and not any(is_marked(tok.text) for tok, _, _ in words):
             ctx.mode = "full"
         ctx.sentence_vietnamese = sum(ctx.vietnamese(tok) for tok, _, _ in words) >= 2
+        ctx.sentence_variables = variable_letters(terms)
         slots: list[_Slot | int] = [
             item if isinstance(item, int) else _Slot(item[0], word_readings(ctx, *item)) for item in sentence
         ]
@@ -103,6 +105,7 @@ def restore_ops(
             if new != slot.token.text:
                 ops.append((slot.token.start, slot.token.end, new))
         sentence.clear()
+        terms.clear()
 
     # Neighbours for the shorthand rules skip plain punctuation; the model sees it as <p>.
     near = [i for i, t in enumerate(tokens) if t.kind != "punct" or t.text in MATH]
@@ -115,8 +118,10 @@ def restore_ops(
             prev = tokens[near[k - 1]] if k else None
             nxt = tokens[near[k + 1]] if k + 1 < len(near) else None
             sentence.append((tok, prev, nxt))
+            terms.append(tok)
         elif tok.kind == "other":
             sentence.append(NUM if any(c.isdigit() for c in tok.text) else EN)
+            terms.append(tok)
         else:
             sentence.append(PUNCT)
     flush()

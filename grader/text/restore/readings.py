@@ -53,6 +53,7 @@ class Context:
         self.shorthand = shorthand
         self.mode = mode
         self.sentence_vietnamese = False  # whether the sentence being read has Vietnamese words (set per sentence)
+        self.sentence_variables: frozenset[str] = frozenset()  # letters its terms are named by (variable_letters)
         # A text typed in capitals has no acronyms to keep: "MO HINH" is "MÔ HÌNH".
         letters = [c for c in text if c.isalpha()]
         self.all_caps = len(letters) >= 12 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
@@ -96,6 +97,19 @@ def _folded(tok: Token | None) -> str:
     return strip_diacritics(tok.text.lower()) if tok is not None and tok.kind == "word" else ""
 
 
+def variable_letters(terms: list[Token]) -> frozenset[str]:
+    """Letters that name a variable of a term in the same sentence: the ``k`` of ``kNN``, ``KNN``, ``k-means``,
+    ``top-k``, ``k-fold``. There a lone ``k`` is that variable ("giá trị k của KNN"), not shorthand for không."""
+    out: set[str] = set()
+    for tok in terms:
+        text = tok.text
+        if tok.kind == "word" and len(text) >= 2 and text[0].isalpha() and text[1:].isupper():
+            out.add(text[0].lower())  # kNN, KNN: a letter before capitals
+        elif tok.kind == "other":
+            out.update(p.lower() for p in text.split("-") if len(p) == 1 and p.isalpha())
+    return frozenset(out)
+
+
 def _numeric_or_math(tok: Token | None) -> bool:
     if tok is None or tok.kind == "break":
         return False
@@ -127,7 +141,11 @@ def word_readings(
             # A form of two letters or more is no variable: in a Vietnamese sentence it may be shorthand even
             # between two English terms ("mean vs variance", "gamma vs beta"); the model still weighs keeping it.
             near_vi, blocked = True, False
-        if len(low) == 1 and (_folded(prev) in RESTORE_VARIABLE_BEFORE or _folded(nxt) in RESTORE_VARIABLE_AFTER):
+        if len(low) == 1 and (
+            _folded(prev) in RESTORE_VARIABLE_BEFORE
+            or _folded(nxt) in RESTORE_VARIABLE_AFTER
+            or low in ctx.sentence_variables
+        ):
             blocked = True
         if near_vi and not blocked:
             readings += [(exp, phrase_ids(model, exp), CONTEXT_SHORTHAND_PENALTY) for exp in short.expansions]
