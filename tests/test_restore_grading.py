@@ -128,9 +128,10 @@ def test_explain_shows_the_restored_text(grader):
 def test_nodiac_twins_grade_alike(grader):
     """The 36 twin pairs of fixtures/holdout/nodiac-2026-12-06.csv (the same answer typed with marks, and
     without them, 12 of them in chat shorthand). Measured with this restorer (benchmarks/diacritics.py):
-    mean gap 0.0XX, max 0.XXX (without restoring: 0.141, 0.667); the bounds leave room for noise."""
+    mean gap 0.033, max 0.200; without restoring 0.141 and 0.667. The bounds sit half as high again as the
+    measured gaps (the matching around the restorer is being changed), and far under the unrestored ones."""
     fixtures = load_fixtures([ROOT / "fixtures" / "holdout" / "nodiac-2026-12-06.csv"])
     scores = {f.answer_id: r.score for f, r in zip(fixtures, grader.grade_many([(f.question_id, f.answer) for f in fixtures]))}
     gaps = [abs(scores[f.answer_id] - scores[f.twin_of]) for f in fixtures if f.twin_of]
     assert len(gaps) == 36
-    assert statistics.mean(gaps) <= 0.06 and max(gaps) <= 0.35, sorted(gaps)[-5:]
+    assert statistics.mean(gaps) <= 0.05 and max(gaps) <= 0.30, sorted(gaps)[-5:]

@@ -2,9 +2,10 @@
 
 A bare word's readings are the marked syllables that fold to it (most frequent first), the
 word kept as written when it is an English word next to English or code, and, for a shorthand,
-its expansions; a context shorthand (``k``, ``e``, ``a``) expands only next to a Vietnamese word
-and never beside an English word, a number or a formula. :mod:`grader.text.restore.decode`
-chooses among the readings.
+its expansions. A context shorthand expands only next to a Vietnamese word and never beside a
+number or a formula; a single letter (``k``, ``e``, ``a``) nor beside an English word, nor where it
+names a term of its sentence (``k`` of ``kNN``), while a longer form (``vs``) may expand anywhere in
+a sentence with Vietnamese words. :mod:`grader.text.restore.decode` chooses among the readings.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ VARIABLE_WEIGHT = -7000
 
 
 def case_like(template: str, word: str) -> str:
-    # Copy the case of the word the candidate typed onto its restored form.
+    """``word`` with the case of ``template``, the word the candidate typed (letter by letter when they align)."""
     if len(template) == len(word):
         return "".join(c.upper() if t.isupper() else c for t, c in zip(template, word))
     if template.isupper() and len(template) > 1:
