@@ -230,7 +230,8 @@ def _clashes_with_set(loaded: list[LoadedRubric], rubric_set: Iterable[str | Pat
         other = read_question_id(f)
         lr = ids.get(other) if other is not None else None
         if lr is not None:
-            out.append(Problem(lr.path, lr.line_of(("id",)), f"question id '{other}' is already used by {f}", "give each question its own id"))
+            shown = os.path.relpath(f) if not os.path.relpath(f).startswith("..") else str(f)  # as the user named the set
+            out.append(Problem(lr.path, lr.line_of(("id",)), f"question id '{other}' is already used by {shown}", "give each question its own id"))
     return out
 
 

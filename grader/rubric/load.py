@@ -94,12 +94,22 @@ def _duplicate_keys(node: Any, path: str, out: list[Problem]) -> None:
         for k, v in node.value:
             if isinstance(k, ScalarNode):
                 if k.value in seen:
-                    out.append(Problem(path, k.start_mark.line + 1, f"duplicate key '{k.value}'", "keep one of them"))
+                    out.append(Problem(path, k.start_mark.line + 1, f"duplicate key {_quoted(k.value)}", "keep one of them"))
                 seen.add(k.value)
             _duplicate_keys(v, path, out)
     elif isinstance(node, SequenceNode):
         for v in node.value:
             _duplicate_keys(v, path, out)
+
+
+def _name(part: object) -> str:
+    """A key as it reads in a one-line message: line breaks and other control characters escaped."""
+    text = str(part)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _quoted(name: object) -> str:
+    return f"'{_name(name)}'"
 
 
 def _plain(node: Any) -> Any:
@@ -115,10 +125,10 @@ def _plain(node: Any) -> Any:
 
 def _describe(err: dict[str, Any]) -> tuple[str, str]:
     """A pydantic error as (message, hint) in a rubric author's words."""
-    loc = ".".join(str(p) for p in err["loc"])
+    loc = ".".join(_name(p) for p in err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        return f"unknown field '{err['loc'][-1]}'", "check the spelling; see schema/rubric.schema.json for the allowed fields"
+        return f"unknown field {_quoted(err['loc'][-1])}", "check the spelling; see schema/rubric.schema.json for the allowed fields"
     if kind == "missing":
         return f"missing required field '{loc}'", "add it"
     msg = err["msg"]
@@ -145,10 +155,15 @@ def parse_rubric_text(text: str, path: str = "<string>") -> LoadedRubric:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        what = " ".join(s for s in (exc.context, exc.problem) if s).strip() or "invalid YAML"
+        what = " ".join(" ".join(s for s in (exc.context, exc.problem) if s).split()) or "invalid YAML"
         raise RubricError([Problem(path, line, f"YAML syntax error: {what}", "fix the YAML syntax")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
+        line = text[: max(0, exc.position)].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise RubricError([Problem(path, line, f"the file holds a character YAML does not allow (U+{code:04X})", "remove it")]) from None
     except yaml.YAMLError as exc:
-        raise RubricError([Problem(path, 1, f"YAML error: {exc}", "fix the YAML syntax")]) from None
+        what = " ".join(str(exc).split())[:200]
+        raise RubricError([Problem(path, 1, f"YAML error: {what}", "fix the YAML syntax")]) from None
     except (ValueError, TypeError, OverflowError) as exc:  # a value the constructor rejects (e.g. an int of 5,000 digits)
         raise RubricError([Problem(path, 1, f"YAML value error: {str(exc)[:200]}", "quote the value to make it text")]) from None
     if not isinstance(tree, MappingNode) or not isinstance(data, dict):
