@@ -99,6 +99,8 @@ class Grader:
         self.rubric_hash = rubric_hash(rubrics)
         # The reference phrasings go through the embedding disk cache; answers are never cached here.
         references = CachedEncoder(encoder, (cache_dir or default_cache_dir()) / "embeddings" if use_cache else None)
+        #: The encoder of rubric texts, through the disk cache (``grader lint`` grades the phrasings with it).
+        self.reference_encoder: Encoder = references
         self.compiled: dict[str, CompiledRubric] = compile_rubrics(list(rubrics), references)
         self.calibration = calibration
         self.signature_fields = self._signature(self._params)
