@@ -135,8 +135,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from grader.calibrate.combiner import fit_combiner
     from grader.evaluate.fixtures import load_fixtures
 
+    fixtures = [f for f in load_fixtures(args.paths) if f.split == "fit"]  # a bad file is reported before the model loads
     grader = grader_from_args(args)
-    fixtures = [f for f in load_fixtures(args.paths) if f.split == "fit"]
     params = fit_combiner(grader, fixtures)
     write_atomic(args.output, params.model_dump_json(indent=2) + "\n")
     print(f"wrote {args.output}: fitted on {len(fixtures)} answers, fit MAE {params.metrics.get('fit_mae')}")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.cli.common import grader_from_args
+from grader.cli.common import CliError, grader_from_args
 
 if TYPE_CHECKING:
     from grader.engine import Grader
@@ -29,6 +29,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     paths = args.paths or [_default_rubrics()]
     # Files named alone (the pre-commit hook passes the changed ones) are checked against their whole set.
+    missing = [p for p in args.set or [] if not Path(p).exists()]
+    if missing:
+        raise CliError(f"no such rubric set: {missing[0]}", "give --set a folder of rubric files")
     rubric_set = args.set or rubric_set_of(paths)
     loaded, problems = validate_paths(paths, rubric_set=rubric_set)
     for p in problems:
