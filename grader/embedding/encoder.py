@@ -71,7 +71,19 @@ class SentenceTransformerEncoder:
         return int(dim or 0)
 
 
+#: Encoder backends: "torch" is sentence-transformers in fp32 (the reference); "openvino-int8" and "openvino"
+#: run an export of the same model on OpenVINO (int8 weights, or fp32 computed in fp32), see docs/speed.md.
+BACKENDS = ("torch", "openvino-int8", "openvino")
+
+
 @lru_cache(maxsize=4)
-def load_encoder(model: str = DEFAULT_MODEL) -> SentenceTransformerEncoder:
-    """The encoder for ``model``, loaded once per process (graders built later share it)."""
-    return SentenceTransformerEncoder(model)
+def load_encoder(model: str = DEFAULT_MODEL, backend: str = "torch") -> Encoder:
+    """The encoder for ``model`` on ``backend`` (see :data:`BACKENDS`), loaded once per process (graders built later
+    share it). An ONNX backend exports the model into the cache on first use."""
+    if backend == "torch":
+        return SentenceTransformerEncoder(model)
+    if backend in ("openvino-int8", "openvino"):
+        from grader.embedding.exported_encoder import ExportedEncoder
+
+        return ExportedEncoder(model, variant="int8" if backend == "openvino-int8" else "fp32")
+    raise ValueError(f"unknown encoder backend {backend!r} (known: {', '.join(BACKENDS)})")

@@ -1,0 +1,136 @@
+"""Grading speed of the encoder backends against the torch fp32 reference, on the same answers, in one run.
+
+    .venv/bin/python benchmarks/speed.py                              # torch vs openvino, openvino-int8
+    .venv/bin/python benchmarks/speed.py --backends openvino-int8 --repeat 2
+
+Prints, for the torch fp32 path and each backend:
+
+* throughput: answers/s of ``Grader.grade_many`` (segmentation, encoding and scoring: the whole grading) on
+  the fixture answers (``fixtures/*.csv`` and ``fixtures/holdout/*.csv``), in chunks of ``--chunk`` answers,
+  the backends interleaved chunk by chunk (the order rotating) so that the machine's other load falls on all
+  of them alike; and the ratio to torch;
+* cold start: a fresh process, from launch to the first graded answer, with a warm cache (the model converted
+  and exported, the rubrics embedded: each backend is warmed in a process of its own first), with its phases;
+* peak RSS (``ru_maxrss``) of that process after it also graded every answer;
+* how scores move: the largest and mean absolute difference to torch fp32, and how many answers differ by
+  more than 0.01.
+
+Numbers depend on the machine's other load (the load average is printed); the ratios are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from grader.engine import Grader
+from grader.embedding.encoder import load_encoder
+from grader.fixtures import load_fixtures
+t1 = time.perf_counter()
+encoder = load_encoder("bundled", sys.argv[1])
+t2 = time.perf_counter()
+grader = Grader.default(encoder=encoder)
+t3 = time.perf_counter()
+grader.grade("q1", "BN chuẩn hóa activation của mỗi layer về mean 0, variance 1 theo mini-batch, nhờ vậy gradient ổn định.")
+t4 = time.perf_counter()
+first_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+items = [(f.question_id, f.answer) for f in load_fixtures(sys.argv[2:])]
+for i in range(0, len(items), 32):
+    grader.grade_many(items[i : i + 32])
+print(json.dumps({"imports": t1 - t0, "encoder": t2 - t1, "grader": t3 - t2, "first_grade": t4 - t3,
+                  "in_process": t4 - t0, "rss_first_mb": first_rss,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def cold_start(backend: str, fixture_dirs: list[str]) -> dict[str, float]:
+    """Launch a fresh interpreter: time to its first graded answer, its phases and its peak RSS."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, backend, *fixture_dirs], capture_output=True, text=True, env=env, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{backend} child failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    # wall clock from launch to the first grade: interpreter start-up plus the in-process phases
+    out["process_start"] = (time.perf_counter() - start) - out["in_process"]
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--backends", nargs="+", default=["openvino", "openvino-int8"], help="compared with torch")
+    p.add_argument("--chunk", type=int, default=32, help="answers per grade_many call")
+    p.add_argument("--repeat", type=int, default=1, help="passes over the answers")
+    p.add_argument("--no-cold", action="store_true", help="skip the cold-start processes")
+    args = p.parse_args()
+
+    from grader.embedding.encoder import load_encoder
+    from grader.engine import Grader
+    from grader.fixtures import load_fixtures
+
+    fixture_dirs = [str(ROOT / "fixtures"), str(ROOT / "fixtures" / "holdout")]
+    fixtures = load_fixtures(fixture_dirs)
+    items = [(f.question_id, f.answer) for f in fixtures]
+    names = ["torch", *[b for b in args.backends if b != "torch"]]
+    print(f"{len(items)} answers (fixtures + hold-out), chunks of {args.chunk}, {args.repeat} pass(es); "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+
+    if not args.no_cold:
+        for name in names:  # warm the caches (conversion, export, rubric embeddings) in a process of its own
+            cold_start(name, fixture_dirs)
+
+    graders = {}
+    for name in names:
+        t = time.perf_counter()
+        graders[name] = Grader.default(encoder=load_encoder("bundled", name))
+        print(f"  {name}: encoder + grader ready in {time.perf_counter() - t:.1f} s ({graders[name].encoder.model_id})")
+    seconds = dict.fromkeys(names, 0.0)
+    scores: dict[str, list[float]] = {n: [] for n in names}
+    chunks = [items[i : i + args.chunk] for i in range(0, len(items), args.chunk)]
+    for rep in range(args.repeat):
+        for k, chunk in enumerate(chunks):
+            order = names[k % len(names) :] + names[: k % len(names)]  # rotate who goes first (warm text caches)
+            for name in order:
+                t = time.perf_counter()
+                results = graders[name].grade_many(chunk)
+                seconds[name] += time.perf_counter() - t
+                if rep == 0:
+                    scores[name] += [r.score for r in results]
+    n = len(items) * args.repeat
+    ref = np.array(scores["torch"])
+    print("\nthroughput (grade_many, same answers, interleaved)")
+    for name in names:
+        diff = np.abs(np.array(scores[name]) - ref)
+        line = f"  {name:14s} {n / seconds[name]:6.1f} answers/s  x{seconds['torch'] / seconds[name]:.2f} vs torch"
+        if name != "torch":
+            line += (f"   score diff max {diff.max():.4f} mean {diff.mean():.5f}, "
+                     f"{int((diff > 0.01).sum())} of {len(diff)} answers > 0.01")
+        print(line)
+
+    if not args.no_cold:
+        print("\ncold start, fresh process, warm cache (launch → first graded answer), then peak RSS after all answers")
+        for name in names:
+            r = cold_start(name, fixture_dirs)
+            total = r["process_start"] + r["in_process"]
+            print(f"  {name:14s} {total:5.1f} s  (interpreter {r['process_start']:.1f}, imports {r['imports']:.1f}, "
+                  f"encoder {r['encoder']:.1f}, Grader.default {r['grader']:.1f}, first grade {r['first_grade']:.1f})"
+                  f"  RSS at first grade {r['rss_first_mb']:.0f} MB, peak {r['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
