@@ -10,7 +10,7 @@ and examples and from ``fixtures/*.csv``, with small variations so that texts re
 than in a real export; extra columns, a few unknown question ids, empty answers and formula
 cells) and measures, each in a fresh process:
 
-* cold start: from launching ``python -m grader.cli_batch`` to the first graded row on disk,
+* cold start: from launching ``python -m grader.cli batch`` to the first graded row on disk,
   and its phases (imports, ``Grader.default()``, the first chunk);
 * throughput: rows/s of ``grade_csv`` with the real model, and the ratio of that grading time to
   the time the same model takes to encode the same answer segments in the same process and the
@@ -29,7 +29,6 @@ import argparse
 import cProfile
 import csv
 import hashlib
-import io
 import json
 import os
 import pstats
@@ -67,7 +66,7 @@ def _sentences(text: str) -> list[str]:
 
 def sentence_pools() -> dict[str, dict[str, list[str]]]:
     """Per question: sentences in Vietnamese ('vi') and English ('en') from model answers, examples and fixtures."""
-    from grader.fixtures import load_fixtures
+    from grader.evaluate.fixtures import load_fixtures
     from grader.paths import bundled_rubrics_dir
     from grader.rubric import load_rubric_set
     from grader.text.language import detect_language
@@ -249,7 +248,7 @@ def child_run(csv_path: Path, encoder: str, ratio: bool, chunk_size: int) -> dic
 def encode_only(grader, csv_path: Path, chunk_size: int) -> float:  # type: ignore[no-untyped-def]
     """Seconds to encode, chunk by chunk as grade_csv does, the segments + whole answer of every gradable row."""
     from grader.analysis import prepare
-    from grader.batch import FIRST_CHUNK
+    from grader.batch.run import FIRST_CHUNK
 
     with csv_path.open(encoding="utf-8", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["question_id"] in grader.rubrics]
@@ -303,7 +302,7 @@ def cold_start(csv_path: Path) -> dict:
     progress = out.with_name(out.name + ".progress.json")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grader.cli_batch", str(csv_path), "-o", str(out), "--quiet"],
+        [sys.executable, "-m", "grader.cli", "batch", str(csv_path), "-o", str(out), "--quiet"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     first = None
@@ -350,8 +349,8 @@ def profile(csv_path: Path, rows: int) -> dict:
             g = "tokenizer"
         elif "sentence_transformers" in file:
             g = "sentence-transformers glue"
-        elif "/grader/batch.py" in file:
-            g = "grader/batch.py"
+        elif "/grader/batch/" in file or "/grader/csv_in.py" in file:
+            g = "grader/batch/ + csv_in.py"
         elif "/grader/" in file:
             g = "grader/" + file.split("/grader/")[-1]
         elif "underthesea" in file:

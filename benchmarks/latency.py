@@ -11,7 +11,6 @@ model and embeds the rubrics.
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import time

@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/run_benchmarks.py --limit 150 --corpus semeval   # a quick look
 
 Every question gets a rubric drafted from its reference answer
-(:meth:`Rubric.from_reference`, one rubric set per corpus: the questions of all
+(:func:`grader.drafting.rubric_from_reference`, one rubric set per corpus: the questions of all
 its splits; no labels are used for that) and every answer is graded like any
 other. Only calibrations are fitted, on the train split only:
 
@@ -13,7 +13,7 @@ other. Only calibrations are fitted, on the train split only:
   logistic map (SAF);
 * cosine + keyword recall: their mean, thresholded (the README's reference point);
 * grader, raw: the engine's score, thresholded;
-* grader + calibration: :func:`grader.calibration.fit_calibration` on the
+* grader + calibration: :func:`grader.calibrate.fit.fit_calibration` on the
   GradeResult features (what ``grader calibrate`` fits), guards off and on;
 * reference mode, previous features: one logistic regression over the
   GradeResult features plus ten reference features (answer-vs-reference cosine,
@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import inspect
 import math
 import re
 import sys
@@ -57,14 +56,30 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from reference_features import (  # noqa: E402
+    aligned_share,
+    demote_question,
+    demoted_words,
+    fit_group_offsets,
+    idf_weights,
+    logit,
+    negator_count,
+)
 
 from grader.analysis import AnswerAnalysis, analyse_many  # noqa: E402
-from grader.calibration import best_threshold, fit_calibration, fit_fractional_logistic, fit_group_offsets, logit, result_features  # noqa: E402
-from grader.engine import Grader, default_cache_dir  # noqa: E402
-from grader.labelled import CachedEncoder, LabelledRow, label_metrics, macro_f1, rubrics_for_rows  # noqa: E402
-from grader.matching.combine import CombinerParams, sigmoid  # noqa: E402
-from grader.reference import aligned_share, content_words, demote_question, demoted_words, idf_weights, negator_count, stem  # noqa: E402
+from grader.calibrate.fit import best_threshold, fit_calibration, fit_fractional_logistic  # noqa: E402
+from grader.drafting.terms import content_words, stem  # noqa: E402
+from grader.embedding.cache import CachedEncoder  # noqa: E402
+from grader.engine import Grader  # noqa: E402
+from grader.evaluate.labelled import LabelledRow, rubrics_for_rows  # noqa: E402
+from grader.evaluate.metrics import label_metrics, macro_f1  # noqa: E402
+from grader.paths import default_cache_dir  # noqa: E402
 from grader.result import GradeResult  # noqa: E402
+from grader.score.calibration import result_features  # noqa: E402
+from grader.score.combine import sigmoid  # noqa: E402
+from grader.score.params import CombinerParams  # noqa: E402
 from grader.text.negation import is_negated  # noqa: E402
 from grader.text.normalize import nfc  # noqa: E402
 
@@ -172,7 +187,7 @@ def reference_features(
 
     The first ten (:data:`BASIC_REF_FEATURES`): cosine, clause coverage, keyword recall, length,
     negation. Then (:data:`ALIGN_FEATURES`), all with the question's words demoted (dropped from
-    answer and reference, see :func:`grader.reference.demote_question`): IDF-weighted word
+    answer and reference, see :func:`reference_features.demote_question`): IDF-weighted word
     alignment of the reference to the answer (recall) and of the answer to the reference
     (precision), the cosine of the demoted texts, and whether answer and reference have a
     different parity of negating words.
@@ -225,18 +240,13 @@ def featurise(items: list[Item], encoder: CachedEncoder, log: Callable[[str], No
     analyses = analyse_many([it.answer for it in items], encoder)
     log(f"  {len(items)} answers analysed in {time.perf_counter() - t:.0f} s ({encoder.encoded} texts encoded so far)")
     t = time.perf_counter()
-    # The topic context (own vs best other question) does not depend on the combiner: compute it once per answer
-    # when the engine accepts it precomputed.
-    topics: list[object] = [None] * len(items)
-    if "topic" in inspect.signature(grader.grade_analysed).parameters and hasattr(grader, "topic"):
-        topics = [grader.topic(qid, an) for qid, an in zip(ids, analyses)]
+    # The evidence (topic context included) does not depend on the combiner: computed once per answer.
+    evidence = [grader.evidence(qid, an) for qid, an in zip(ids, analyses)]
     on = grader.params
     settings = [("on", on), ("off", guards_off(on))] + [(f"no {g}", guards_off(on, [g])) for g in GUARD_OFF]
     for name, params in settings:
-        grader.params = params
-        for it, qid, an, tc in zip(items, ids, analyses, topics):
-            it.results[name] = grader.grade_analysed(qid, an, topic=tc) if tc is not None else grader.grade_analysed(qid, an)
-    grader.params = on
+        for it, qid, an, ev in zip(items, ids, analyses, evidence):
+            it.results[name] = grader.grade_analysed(qid, an, evidence=ev, params=params)
     log(f"  graded {len(settings)} times (guards on, off, each one off) in {time.perf_counter() - t:.0f} s")
     refs = sorted({nfc(it.reference) for it in items} | {nfc(it.question) for it in items})
     vecs = dict(zip(refs, encoder.encode(refs)))
@@ -398,7 +408,7 @@ def _with_offsets(fn: Callable[[Item], float], train: Sequence[Item], strength: 
 def per_question_scorer(name: str, base: Scorer, vector: Callable[[Item], list[float]], train: Sequence[Item], binary: bool, c: float) -> Scorer:
     """Per-question calibration, for questions with marked train answers (unseen answers only).
 
-    The global model's log-odds get a per-question shift (:func:`grader.calibration.fit_group_offsets`)
+    The global model's log-odds get a per-question shift (:func:`reference_features.fit_group_offsets`)
     fitted on that question's train answers; its shrinkage strength is chosen by 5-fold
     cross-validation on train over random folds (the questions stay seen, as in unseen answers).
     For binary labels this amounts to a per-question decision threshold; the threshold on the
@@ -591,7 +601,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     from grader.embedding.encoder import SentenceTransformerEncoder
 
-    encoder = CachedEncoder(SentenceTransformerEncoder(args.model), args.cache or default_cache_dir() / "benchmarks", progress=not args.quiet)
+    encoder = CachedEncoder(
+        SentenceTransformerEncoder(args.model), args.cache or default_cache_dir() / "benchmarks", chunk=512, progress=not args.quiet
+    )
     log(f"model {encoder.model_id}; {len(encoder)} cached embeddings")
     data = load(args.data, corpora, args.limit)
     for corpus, items in data.items():

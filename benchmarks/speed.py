@@ -38,7 +38,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from grader.engine import Grader
 from grader.embedding.encoder import load_encoder
-from grader.fixtures import load_fixtures
+from grader.evaluate.fixtures import load_fixtures
 t1 = time.perf_counter()
 encoder = load_encoder("bundled", sys.argv[1])
 t2 = time.perf_counter()
@@ -84,7 +84,7 @@ def main() -> None:
 
     from grader.embedding.encoder import load_encoder
     from grader.engine import Grader
-    from grader.fixtures import load_fixtures
+    from grader.evaluate.fixtures import load_fixtures
 
     fixture_dirs = [str(ROOT / "fixtures"), str(ROOT / "fixtures" / "holdout")]
     fixtures = load_fixtures(fixture_dirs)

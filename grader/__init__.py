@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from grader._version import __version__
 from grader.rubric import Rubric, RubricError, load_rubric_set, validate_paths
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from grader.engine import Grader

@@ -1,8 +1,11 @@
-"""Where the bundled rubrics live (no heavy imports)."""
+"""Where the bundled rubrics and the caches live (no heavy imports)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+CACHE_ENV = "GRADER_CACHE_DIR"
 
 
 def bundled_rubrics_dir() -> Path:
@@ -12,3 +15,13 @@ def bundled_rubrics_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError("the bundled rubrics are missing: reinstall grader or pass a rubric folder")
+
+
+def default_cache_dir() -> Path:
+    """Cache folder for converted models and embeddings: ``$GRADER_CACHE_DIR``, else the platform's user cache dir."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # the model extra: only model commands need a cache
+
+    return Path(platformdirs.user_cache_dir("grader"))

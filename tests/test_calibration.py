@@ -1,4 +1,4 @@
-"""Calibration (fit, apply, save/load, find), labelled-CSV metrics and evaluation, `grader calibrate`.
+"""Calibration (fit, apply, save/load, find), signatures, labelled-CSV metrics and evaluation, `grader calibrate`.
 
 Metrics are checked against values computed by hand; fitting and evaluation use
 real grades from the session ``grader`` (its encoder is re-used, no second model).
@@ -6,7 +6,6 @@ real grades from the session ``grader`` (its encoder is re-used, no second model
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -14,17 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.calibration import CALIBRATION_FILE, Calibration, find_calibration, fit_calibration, result_features, split_rows
-from grader.labelled import (
-    CachedEncoder,
-    discretise,
-    label_metrics,
-    looks_like_labelled,
-    macro_f1,
-    quadratic_weighted_kappa,
-    read_labelled,
-)
+from grader.calibrate.fit import fit_calibration, split_rows
+from grader.embedding.cache import CachedEncoder
+from grader.evaluate.labelled import read_labelled
+from grader.evaluate.metrics import discretise, label_metrics, macro_f1, quadratic_weighted_kappa
 from grader.result import GradeResult, PointResult
+from grader.score.calibration import CALIBRATION_FILE, Calibration, find_calibration, result_features
+from grader.signature import Signature
+from grader.text.restore import data_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_HEADER = ["question_id", "question", "reference_answer", "student_answer", "gold_score", "gold_label"]
@@ -92,19 +88,6 @@ def test_discretise_and_macro_f1() -> None:
 
 
 # ----------------------------------------------------------------- reading CSVs
-def test_looks_like_labelled(tmp_path: Path) -> None:
-    bench = _write_csv(tmp_path / "b.csv", BENCH_HEADER, [["q1", "Q?", "R.", "A.", 1, "correct"]])
-    by_id = _write_csv(tmp_path / "i.csv", ["question_id", "answer", "human_score"], [["q1", "A.", 0.5]])
-    no_score = _write_csv(tmp_path / "n.csv", ["question_id", "answer"], [["q1", "A."]])
-    assert looks_like_labelled(bench) and looks_like_labelled(by_id)
-    assert not looks_like_labelled(no_score)
-    assert not looks_like_labelled(ROOT / "fixtures")
-    assert not looks_like_labelled(ROOT / "fixtures" / "q01.csv")
-    bench_dir = Path("/work/shared/benchmarks/semeval2013")
-    if bench_dir.is_dir():
-        assert looks_like_labelled(bench_dir)
-
-
 def test_read_labelled_defaults_and_options(tmp_path: Path) -> None:
     bench = _write_csv(tmp_path / "b.csv", BENCH_HEADER, [["q1", "Q?", "R.", "A one.", "1.0", "correct"], ["q1", "Q?", "R.", "A two.", "0", "incorrect"]])
     rows = read_labelled(bench)
@@ -112,13 +95,31 @@ def test_read_labelled_defaults_and_options(tmp_path: Path) -> None:
     custom = _write_csv(tmp_path / "c.csv", ["qid", "text", "points"], [["q1", "hello", "3"]])
     rows = read_labelled(custom, answer_column="text", score_column="points")
     assert rows[0].answer == "hello" and rows[0].human == 3.0
-    from grader.labelled import LabelledInputError
+    from grader.evaluate.labelled import LabelledInputError
 
     with pytest.raises(LabelledInputError, match="no score column"):
         read_labelled(custom, answer_column="text")
     bad = _write_csv(tmp_path / "x.csv", ["question_id", "answer", "score"], [["q1", "a", "good"]])
     with pytest.raises(LabelledInputError, match=r"x.csv:2: score 'good'"):
         read_labelled(bad)
+
+
+def test_every_csv_is_read_the_same_way(tmp_path: Path) -> None:
+    """Labelled sets, fixtures and batch exports share one reader: a spreadsheet's cp1252, semicolon export with a
+    multi-line cell and blank rows reads as labelled rows (the labelled reader once took UTF-8 and commas only)."""
+    text = 'question_id;answer;score\r\nq1;"Caf\u00e9 na\u00efve;\r\nsecond line";0,5\r\n;;\r\nq2;plain;1\r\n'
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("cp1252"))
+    rows = read_labelled(path)
+    assert [(r.question_id, r.answer, r.human, r.line) for r in rows] == [
+        ("q1", "Caf\u00e9 na\u00efve;\r\nsecond line", 0.5, 2),
+        ("q2", "plain", 1.0, 5),
+    ]
+    from grader.csv_in import CsvInputError
+    from grader.evaluate.fixtures import load_fixtures
+
+    with pytest.raises(CsvInputError, match=r"export.csv:1: missing column\(s\) answer_id"):
+        load_fixtures([path])
 
 
 # ----------------------------------------------------------------- Calibration object
@@ -154,8 +155,8 @@ def test_apply_keeps_raw_score_and_guards() -> None:
     assert out.mark == pytest.approx(round(out.score * 10, 2))
     assert "raw engine score 0.50" in out.notes[-1] and "judged correct" in out.notes[-1]
     assert out.signature.startswith(r.signature) and "|calibration:" in out.signature
-    assert cal.apply(out) is out  # idempotent
-    assert r.score == 0.5  # the original is untouched
+    assert cal.apply(out) is out  # idempotent: the signature names a calibration
+    assert Signature.parse(out.signature) == Signature(version="test", calibration=cal.digest())
     assert cal.decide(r) is True and cal.predict(r) == pytest.approx(expected)
     assert cal.apply(_result(0.9, flags=("off_topic",))).score == 0.0
     assert cal.apply(_result(0.9, flags=("empty",))).score == 0.0
@@ -254,7 +255,7 @@ def test_binary_calibration_has_threshold_and_held_out_metrics(graded) -> None: 
 
 @pytest.mark.slow
 def test_evaluate_labelled_report_and_plot(grader, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from grader.labelled import evaluate_labelled
+    from grader.evaluate.labelled import evaluate_labelled
 
     rows = [[q, "", "", a, 1 if q in GOOD and a in GOOD[q] else 0, ""] for q in GOOD for a in GOOD[q] + WEAK[q]]
     path = _write_csv(tmp_path / "by_id.csv", BENCH_HEADER, rows)
@@ -269,9 +270,8 @@ def test_evaluate_labelled_report_and_plot(grader, tmp_path: Path) -> None:  # t
 
 
 @pytest.mark.slow
-def test_calibrate_command_on_reference_rows(grader, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    import grader.cli_reference as cli_reference
-    from grader.cli_reference import add_reference_commands
+def test_calibrate_command_on_reference_rows(grader, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from grader.cli import build_parser
 
     q = "How did you separate the salt from the water?"
     ref = "The water was evaporated, leaving the salt."
@@ -282,11 +282,8 @@ def test_calibrate_command_on_reference_rows(grader, tmp_path: Path, monkeypatch
     ref2 = "The bulb is in a closed path with the battery."
     rows += [["bulb", q2, ref2, "It is in a closed circuit with the battery.", 1, ""], ["bulb", q2, ref2, "Because it is yellow.", 0, ""]]
     path = _write_csv(tmp_path / "labelled.csv", BENCH_HEADER, rows)
-    monkeypatch.setattr(cli_reference, "_encoder", lambda model, use_cache: grader.encoder)
-    parser = argparse.ArgumentParser(prog="grader")
-    add_reference_commands(parser.add_subparsers(dest="command", required=True))
     out_dir = tmp_path / "drafted"
-    args = parser.parse_args(["calibrate", str(path), "--save-rubrics", str(out_dir), "--held-out", "0.2"])
+    args = build_parser().parse_args(["calibrate", str(path), "--save-rubrics", str(out_dir), "--held-out", "0.2", "--no-cache"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert "binary labels" in printed and "decision threshold" in printed
@@ -300,13 +297,13 @@ def test_calibrate_command_on_reference_rows(grader, tmp_path: Path, monkeypatch
     loaded, problems = validate_paths([out_dir])
     assert [p for p in problems if p.severity == "error"] == []
     g = Grader([lr.rubric for lr in loaded], grader.encoder)
-    assert cal.check(g) == []
+    assert cal.check(g.signature_fields) == []
     calibrated = [cal.apply(r) for r in g.grade_many([("salt", good[0]), ("salt", bad[0])])]
     assert calibrated[0].score > calibrated[1].score
 
 
 def test_rubrics_for_rows_drafts_once_per_question_and_uses_known_ids() -> None:
-    from grader.labelled import LabelledInputError, LabelledRow, rubrics_for_rows
+    from grader.evaluate.labelled import LabelledInputError, LabelledRow, rubrics_for_rows
     from grader.rubric import read_rubric_file
 
     q8 = read_rubric_file(ROOT / "rubrics" / "q08-learning-rate.yaml").rubric
@@ -328,7 +325,7 @@ def test_rubrics_for_rows_drafts_once_per_question_and_uses_known_ids() -> None:
 
 
 def test_rows_find_rubrics_drafted_earlier() -> None:
-    from grader.labelled import LabelledRow, rubrics_for_rows
+    from grader.evaluate.labelled import LabelledRow, rubrics_for_rows
 
     rows = [LabelledRow("EM_45b", "How did you separate the salt?", "The water was evaporated, leaving the salt.", "a", 1.0)]
     first, ids = rubrics_for_rows(rows)
@@ -342,25 +339,9 @@ def test_rows_find_rubrics_drafted_earlier() -> None:
     assert ids == ["em_45b_2"]
 
 
-def test_group_offsets_shift_towards_each_groups_labels() -> None:
-    from grader.calibration import fit_group_offsets, logit
-
-    logits = [0.0] * 40
-    labels = [1.0] * 18 + [0.0] * 2 + [0.0] * 18 + [1.0] * 2
-    groups = ["a"] * 20 + ["b"] * 20
-    off = fit_group_offsets(logits, labels, groups, strength=1.0)
-    assert off["a"] > 1.0 and off["b"] < -1.0
-    assert off["a"] == pytest.approx(-off["b"])
-    weak = fit_group_offsets(logits, labels, groups, strength=100.0)
-    assert 0 < weak["a"] < off["a"]  # stronger shrinkage, smaller shift
-    assert logit(0.5) == 0.0
-    with pytest.raises(ValueError):
-        fit_group_offsets([0.0], [1.0, 0.0], ["a"])
-
-
 def test_pair_ranking_by_hand_and_length_matched() -> None:
-    from grader.evaluation import pair_ranking
-    from grader.fixtures import Fixture
+    from grader.evaluate.fixtures import Fixture
+    from grader.evaluate.metrics import pair_ranking
 
     def fx(aid: str, kind: str, words: int) -> Fixture:
         return Fixture(aid, "q1", kind, "en", 0.0, frozenset(), frozenset(), "", " ".join(["w"] * words))
@@ -371,3 +352,39 @@ def test_pair_ranking_by_hand_and_length_matched() -> None:
     assert pair_ranking(fixtures, scores) == pytest.approx(0.75)
     # equal length within x1.5: only (p1, w1) -> 1.0
     assert pair_ranking(fixtures, scores, length_ratio=1.5) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------- signatures
+def test_signature_is_formatted_once_and_parsed_back(grader) -> None:  # type: ignore[no-untyped-def]
+    sig = Signature.parse(grader.signature)
+    assert sig == grader.signature_fields and sig.format() == grader.signature
+    assert (sig.model, sig.rubrics, sig.combiner, sig.segmenter, sig.restorer) == (
+        grader.encoder.model_id,
+        grader.rubric_hash,
+        grader.params.digest(),
+        "seg1",
+        data_digest(),
+    )
+    assert grader.signature == (
+        f"grader:0.1.0|model:{sig.model}|rubrics:{sig.rubrics}|combiner:{sig.combiner}|seg1|restorer:{sig.restorer}"
+    )
+    calibrated = sig.calibrated("abcd1234").format()
+    assert calibrated == grader.signature + "|calibration:abcd1234" and Signature.parse(calibrated).calibration == "abcd1234"
+    with pytest.raises(ValueError, match="not a grader signature"):
+        Signature.parse("grader:1|model:a|model:b")
+    # a calibration checks the fields, not the string: another combiner is named
+    cal = _manual_calibration(model_id=sig.model, rubric_hash=sig.rubrics, combiner=sig.combiner)
+    assert cal.check(sig) == []
+    assert cal.check(sig.model_copy(update={"combiner": "ffffffff"})) == [
+        f"calibration fitted with combiner {sig.combiner}, grader uses ffffffff"
+    ]
+
+
+def test_grading_with_other_parameters_names_them_in_the_signature(grader) -> None:  # type: ignore[no-untyped-def]
+    from grader.analysis import analyse_many
+
+    (an,) = analyse_many(["Epoch là một lượt qua toàn bộ dữ liệu."], grader.encoder)
+    other = grader.params.model_copy(update={"partial_credit": 0.3})
+    result = grader.grade_analysed("q11", an, params=other)
+    assert Signature.parse(result.signature).combiner == other.digest() != grader.params.digest()
+    assert grader.grade_analysed("q11", an).signature == grader.signature

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from grader import Grader
 from grader.analysis import analyse_many
-from grader.compiled import EmbeddingCache
+from grader.embedding.cache import CachedEncoder
 from grader.engine import UnknownQuestionError
-from grader.evaluation import agreement, pair_ranking, twin_gaps
-from grader.fixtures import load_fixtures
+from grader.evaluate.fixtures import load_fixtures
+from grader.evaluate.metrics import agreement, pair_ranking, twin_gaps
 from grader.text.normalize import strip_diacritics
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -208,7 +208,6 @@ def test_result_serialisation_and_signature(g):
 
 
 def test_embedding_cache_reused_and_corruption_recomputed(g, tmp_path):
-    cache = EmbeddingCache(tmp_path)
     texts = ["một câu", "another sentence"]
     calls = []
 
@@ -220,14 +219,14 @@ def test_embedding_cache_reused_and_corruption_recomputed(g, tmp_path):
             return g.encoder.encode(ts)
 
     enc = Counting()
-    first = cache.encode(enc, texts, "k")
-    second = cache.encode(enc, texts, "k")
-    assert calls == [2] and np.allclose(first, second)
-    (f,) = tmp_path.glob("*.npz")
-    f.write_bytes(f.read_bytes()[:50])  # truncated file
-    third = cache.encode(enc, texts, "k")
+    first = CachedEncoder(enc, tmp_path).encode(texts)
+    second = CachedEncoder(enc, tmp_path).encode(texts)  # a new process reads the shard
+    assert calls == [2] and np.array_equal(first, second)
+    (f,) = tmp_path.glob("*/shard-*.npz")
+    f.write_bytes(f.read_bytes()[:50])  # a torn shard: its texts are encoded again
+    third = CachedEncoder(enc, tmp_path).encode(texts)
     assert calls == [2, 2] and np.allclose(first, third, atol=1e-6)
-    fourth = cache.encode(enc, [*texts, "a third one"], "k")  # only the new text is encoded
+    fourth = CachedEncoder(enc, tmp_path).encode([*texts, "a third one"])  # only the new text is encoded
     assert calls == [2, 2, 1] and np.allclose(fourth[:2], first, atol=1e-6)
 
 
@@ -257,8 +256,8 @@ def test_fixture_quality_on_held_out_split(g):
 
 
 def test_quality_on_answers_written_blind(g):
-    """The engine on the hold-out set (fixtures/holdout), which no fit has seen."""
-    fixtures = load_fixtures([ROOT / "fixtures" / "holdout"])
+    """The engine on the first hold-out set (fixtures/holdout/blind-2026-11-27.csv), which no fit has seen."""
+    fixtures = load_fixtures([ROOT / "fixtures" / "holdout" / "blind-2026-11-27.csv"])
     assert len(fixtures) == 72
     scores = [r.score for r in g.grade_many([(f.question_id, f.answer) for f in fixtures])]
     a = agreement(fixtures, scores)
@@ -267,3 +266,46 @@ def test_quality_on_answers_written_blind(g):
     assert pair_ranking(fixtures, scores) >= 0.90
     assert a.by_kind["complete"] >= 0.85 and a.by_kind["misconception"] <= 0.2
     assert a.by_kind["keyword_list"] <= 0.2 and a.by_kind["negated"] <= 0.3 and a.by_kind["off_topic"] <= 0.1
+
+
+def test_each_segment_reference_product_is_computed_once(g, monkeypatch):
+    """One answer: one product per target of its rubric (evidence, sibling points, negated share and topic share
+    them) and one per point of each other question (its topic strength), no more."""
+    import grader.match.similarity as similarity
+
+    (an,) = analyse_many([Q1_FULL], g.encoder)
+    products = []
+    real = similarity.reference_match
+
+    def counting(cosines):  # type: ignore[no-untyped-def]
+        products.append(cosines.shape)
+        return real(cosines)
+
+    monkeypatch.setattr(similarity, "reference_match", counting)
+    g.grade_analysed("q1", an)
+    own = g.compiled["q1"]
+    others = sum(len(c.points) for qid, c in g.compiled.items() if qid != "q1")
+    assert len(products) == len(own.points) + len(own.misconceptions) + others
+
+
+def test_reference_embeddings_are_cached_text_by_text(g, tmp_path):
+    """Editing one phrasing of one rubric encodes that phrasing and nothing else."""
+    from grader.rubric import load_rubric_set
+
+    calls: list[list[str]] = []
+
+    class Counting:
+        model_id = g.encoder.model_id
+
+        def encode(self, texts):  # type: ignore[no-untyped-def]
+            calls.append(list(texts))
+            return g.encoder.encode(texts)
+
+    rubrics = [lr.rubric for lr in load_rubric_set([ROOT / "rubrics"])][:2]
+    Grader(rubrics, Counting(), cache_dir=tmp_path)
+    assert len(calls) == 1  # a cold cache: every reference in one encoder call
+    point = rubrics[0].points[0]
+    edited_point = point.model_copy(update={"phrasings": point.phrasings.model_copy(update={"vi": [*point.phrasings.vi[1:], "Một cách nói mới của ý này."]})})
+    edited = rubrics[0].model_copy(update={"points": [edited_point, *rubrics[0].points[1:]]})
+    Grader([edited, *rubrics[1:]], Counting(), cache_dir=tmp_path)
+    assert calls[1:] == [["Một cách nói mới của ý này."]]

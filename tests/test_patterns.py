@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from grader.matching.patterns import CompiledPattern, clauses_of, find_pattern, pattern_matches_text
 from grader.rubric.schema import Pattern
+from grader.text.patterns import CompiledPattern, clauses_of, find_pattern, pattern_matches_text
 
 
 def compile_(terms, **kw) -> CompiledPattern:
-    return CompiledPattern.build(Pattern(terms=terms, **kw))
+    p = Pattern(terms=terms, **kw)  # validated as a rubric's pattern is
+    return CompiledPattern.build(p.terms, p.window, p.unless)
 
 
 SWAP = compile_(

@@ -5,16 +5,17 @@ The drafting tests need no model; the grading test re-uses the session ``grader`
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from grader.reference import TODO_PREFIX, draft_points, rubric_to_yaml, sanitize_id, split_reference
-from grader.rubric import Rubric, validate_paths
-from grader.rubric.loading import parse_rubric_text
+from grader.cli import build_parser
+from grader.drafting import TODO_PREFIX, draft_points, rubric_from_reference, sanitize_id, split_reference
+from grader.rubric import validate_paths
+from grader.rubric.dump import rubric_to_yaml
+from grader.rubric.load import parse_rubric_text
 from grader.text.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,14 +45,6 @@ CASES = [
         "vi",
     ),
 ]
-
-
-def _draft_parser() -> argparse.ArgumentParser:
-    from grader.cli_reference import add_reference_commands
-
-    parser = argparse.ArgumentParser(prog="grader")
-    add_reference_commands(parser.add_subparsers(dest="command", required=True))
-    return parser
 
 
 def test_split_reference_into_clauses_and_keeps_all_text() -> None:
@@ -86,7 +79,7 @@ def test_sanitize_id() -> None:
 
 @pytest.mark.parametrize("question,reference,lang", CASES)
 def test_from_reference_rubric(question: str, reference: str, lang: str) -> None:
-    rubric = Rubric.from_reference(question, reference)
+    rubric = rubric_from_reference(question, reference)
     other = "vi" if lang == "en" else "en"
     assert rubric.model_answer is not None and getattr(rubric.model_answer, lang) == reference
     assert 1 <= len(rubric.points) <= 8
@@ -104,7 +97,7 @@ def test_draft_rubric_command_writes_yaml_that_validates_cleanly(tmp_path: Path,
     ref_file = tmp_path / "ref.txt"
     ref_file.write_text(reference, encoding="utf-8")
     out = tmp_path / "rubrics" / "drafted.yaml"
-    args = _draft_parser().parse_args(["draft-rubric", "--question", question, "--reference-file", str(ref_file), "--id", "Q-7", "-o", str(out)])
+    args = build_parser().parse_args(["draft-rubric", "--question", question, "--reference-file", str(ref_file), "--id", "Q-7", "-o", str(out)])
     assert args.func(args) == 0
     assert "TODO translate" in capsys.readouterr().out
     loaded, problems = validate_paths([out])
@@ -113,17 +106,17 @@ def test_draft_rubric_command_writes_yaml_that_validates_cleanly(tmp_path: Path,
     assert rubric.id == "q_7"
     text = out.read_text(encoding="utf-8")
     assert text.count("# TODO translate") == 2 * len(rubric.points)
-    assert parse_rubric_text(text).rubric == Rubric.from_reference(question, reference, id="q_7")
+    assert parse_rubric_text(text).rubric == rubric_from_reference(question, reference, id="q_7")
     # the bundled rubrics and a drafted one validate together
     _, problems = validate_paths([ROOT / "rubrics", out])
     assert [p for p in problems if p.severity == "error"] == []
     # refuses to overwrite without --force
-    args = _draft_parser().parse_args(["draft-rubric", "--question", question, "--reference", reference, "-o", str(out)])
+    args = build_parser().parse_args(["draft-rubric", "--question", question, "--reference", reference, "-o", str(out)])
     assert args.func(args) == 2
 
 
 def test_draft_rubric_to_stdout(capsys) -> None:  # type: ignore[no-untyped-def]
-    args = _draft_parser().parse_args(["draft-rubric", "--question", SALT_Q, "--reference", SALT_REF])
+    args = build_parser().parse_args(["draft-rubric", "--question", SALT_Q, "--reference", SALT_REF])
     assert args.func(args) == 0
     text = capsys.readouterr().out
     assert text.startswith("# yaml-language-server")
@@ -132,13 +125,18 @@ def test_draft_rubric_to_stdout(capsys) -> None:  # type: ignore[no-untyped-def]
 
 def test_empty_inputs_are_errors() -> None:
     with pytest.raises(ValueError, match="reference answer is empty"):
-        Rubric.from_reference("What?", "  ")
+        rubric_from_reference("What?", "  ")
     with pytest.raises(ValueError, match="question is empty"):
-        Rubric.from_reference("", "An answer.")
+        rubric_from_reference("", "An answer.")
 
 
-def test_schema_import_stays_lean() -> None:
-    code = "import sys, grader.rubric.schema as s; assert hasattr(s.Rubric, 'from_reference'); print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))"
+def test_drafting_stays_lean() -> None:
+    """Drafting and the rubric schema import no model stack (draft-rubric runs in the lean install), and the
+    schema no longer reaches up into drafting (``Rubric.from_reference`` made an import circle)."""
+    code = (
+        "import sys, grader.rubric.schema as s, grader.drafting, grader.cli.draft; assert not hasattr(s.Rubric, 'from_reference');"
+        "print(sorted(m for m in ('numpy', 'torch', 'sklearn', 'grader.engine') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
 
@@ -154,7 +152,7 @@ def test_yaml_of_a_handwritten_rubric_round_trips() -> None:
 def test_grading_with_a_drafted_rubric_ranks_good_above_bad(grader) -> None:  # type: ignore[no-untyped-def]
     from grader.engine import Grader
 
-    rubric = Rubric.from_reference(SALT_Q, SALT_REF, id="salt")
+    rubric = rubric_from_reference(SALT_Q, SALT_REF, id="salt")
     g = Grader([rubric], grader.encoder, params=grader.params)
     good, partial, bad, empty = (
         g.grade_many(
@@ -174,46 +172,3 @@ def test_grading_with_a_drafted_rubric_ranks_good_above_bad(grader) -> None:  # 
     # the reference itself passes the drafted rubric's own example
     ref = g.grade("salt", SALT_REF)
     assert rubric.examples[0].expected_score.min <= ref.score <= rubric.examples[0].expected_score.max
-
-
-# ------------------------------------------------------------------ answer-vs-reference similarity
-def test_demote_question_drops_question_words_only() -> None:
-    from grader.reference import demote_question, demoted_words
-
-    q = "Why does the bulb go out when the switch is opened?"
-    a = "The switch opens a gap, so the bulbs go out."
-    assert "gap" in demote_question(a, q)
-    assert "switch" not in demote_question(a, q).lower() and "bulb" not in demote_question(a, q).lower()
-    assert demoted_words(a, q) == ["gap"]
-    assert demoted_words("", q) == []
-
-
-def test_word_match_exact_stem_prefix_and_typos() -> None:
-    from grader.reference import word_match
-
-    assert word_match("gap", "gap") == 1.0
-    assert word_match("connected", "connecting") == 1.0  # same crude stem
-    assert word_match("evaporates", "evaporation") == 0.9  # long common prefix
-    assert 0.8 <= word_match("terminal", "termnal") < 1.0  # a typo
-    assert word_match("battery", "switch") == 0.0
-
-
-def test_aligned_share_is_a_weighted_recall() -> None:
-    from grader.reference import aligned_share, idf_weights
-
-    ref, ans = ["gap", "circuit", "closed"], ["gap", "closed"]
-    assert aligned_share(ref, ans) == pytest.approx(2 / 3)
-    assert aligned_share(ans, ref) == 1.0
-    assert aligned_share([], ans) == 0.0
-    idf = idf_weights(["the circuit is closed", "a closed circuit", "there is a gap"])
-    assert idf("gap") > idf("circuit")  # rarer in the answers, weighs more
-    assert aligned_share(ref, ["circuit"], idf) < 1 / 3  # the common word counts for less than a third
-
-
-def test_negator_count() -> None:
-    from grader.reference import negator_count
-
-    assert negator_count("It is not closed and there's no gap") == 2
-    assert negator_count("It doesn’t work") == 1
-    assert negator_count("The bulb is on") == 0
-    assert negator_count("i dont know, it can't") == 2

@@ -6,9 +6,8 @@ import unicodedata
 
 import pytest
 
-from grader.matching.guards import keyword_list_score
-from grader.matching.keywords import FOLDED_CREDIT, CompiledKeyword, keyword_coverage, match_keyword
-from grader.rubric.schema import Keyword
+from grader.match.answer import keyword_list_score
+from grader.text.keywords import FOLDED_CREDIT, CompiledKeyword, keyword_coverage, match_keyword
 from grader.text.language import detect_language
 from grader.text.negation import (
     claim_head,
@@ -161,7 +160,7 @@ def test_negation_cues_listed():
 
 
 def kw(term: str, *aliases: str, required: bool = False) -> CompiledKeyword:
-    return CompiledKeyword.build(Keyword(term=term, aliases=list(aliases), required=required))
+    return CompiledKeyword.build(term, aliases, required)
 
 
 def forms(text: str) -> tuple[str, str]:

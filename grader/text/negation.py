@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import re
 
+from grader.text.lexicon import (
+    BENEFIT_WORDS,
+    CAUSE_WORDS,
+    EN_NEGATION_CUES,
+    NOT_NEGATIONS,
+    PREVENTIVE_WORDS,
+    VI_NEGATION_CUES,
+)
 from grader.text.normalize import fold, normalize
 
-_VI = r"không hề|chẳng hề|chưa hề|đâu có|không|chưa|chẳng|chả|ko|hok|khong|chua|chang he|khong he"
-_EN = r"not|never|cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|shouldn't|wouldn't|neither|nor|no|none|without|\w+n't"
-_NOT_NEGATION = (
-    r"không (?:chỉ|những)|khong (?:chi|nhung)|not only|no matter|not just|without doubt|no doubt|"
-    r"chưa kể|chua ke|nothing but|chẳng hạn|chang han|không những|no longer needed|"
-    # hedges and comparisons that assert rather than deny: "không phải lúc nào cũng đủ", "chẳng khác gì đoán bừa"
-    r"không phải lúc nào|khong phai luc nao|not always|chẳng khác gì|không khác gì|chang khac gi|khong khac gi|"
-    r"no different from|no better than|"
-    # compounds that merely contain "không": space, air, aviation
-    r"không gian|khong gian|không khí|khong khi|hàng không|hang khong"
-)
 _ZERO_OR_QUESTION = (
     # the numeral zero: "bằng không", "về không", "tiến tới không" (but "bằng không phải" is still a denial)
     r"\b(?:bằng|về|tới|xấp xỉ|bang|ve|toi|xap xi)\s+(?:không|khong)\b"
@@ -46,8 +43,8 @@ _COUNTERFACTUAL = (
 # How many words before a keyword a negation cue still negates it (in answers and references alike).
 NEGATION_SCOPE_WORDS = 6
 
-_CUE_RE = re.compile(rf"\b(?:{_VI}|{_EN})\b")
-_EXCEPT_RE = re.compile(rf"\b(?:{_NOT_NEGATION})\b|{_ZERO_OR_QUESTION}")
+_CUE_RE = re.compile(rf"\b(?:{VI_NEGATION_CUES}|{EN_NEGATION_CUES})\b")
+_EXCEPT_RE = re.compile(rf"\b(?:{NOT_NEGATIONS})\b|{_ZERO_OR_QUESTION}")
 _COUNTERFACTUAL_RE = re.compile(_COUNTERFACTUAL)
 # "không X mà Y" / "not X but Y" rejects X to assert Y: the claim that follows is positive.
 _CONTRAST_RE = re.compile(r"\b(?:không|khong|not)\b(?=(?:\s+\S+){1,8}?\s+(?:mà|ma|but rather|but)\b)")
@@ -68,8 +65,7 @@ def negation_cues(text: str, english: bool = True) -> list[str]:
 # consequence or a purpose. In "không khả thi vì O(N)" and "gradient mất dần nên weight
 # không cập nhật được" the negation describes a consequence; it does not deny the claim.
 # Verbs of causing ("không dẫn tới underfitting") are not breaks: denying them denies the claim.
-_CAUSE_WORDS = r"nên|vì|bởi vì|do đó|để|nen|vi|de|so|because|since|therefore|hence|thus"
-_SCOPE_BREAK = re.compile(rf"[,;:()]|\b(?:thì|thi|{_CAUSE_WORDS})\b")
+_SCOPE_BREAK = re.compile(rf"[,;:()]|\b(?:thì|thi|{CAUSE_WORDS})\b")
 
 
 def _breaks(text: str) -> list[re.Match[str]]:
@@ -79,7 +75,7 @@ def _breaks(text: str) -> list[re.Match[str]]:
 
 # A clause that opens with a cause or consequence word ("because each filter …", "nên gradient …")
 # is outside the reach of a negation in the clause before it.
-_OPENS_WITH_BREAK = re.compile(rf"^\W*(?:and\s+|và\s+|va\s+)?(?:{_CAUSE_WORDS}|bởi|boi vi|boi|do do)\b")
+_OPENS_WITH_BREAK = re.compile(rf"^\W*(?:and\s+|và\s+|va\s+)?(?:{CAUSE_WORDS}|bởi|boi vi|boi|do do)\b")
 
 
 def opens_with_break(text: str) -> bool:
@@ -159,17 +155,12 @@ def folded_negated(text: str) -> bool:
 
 # Words that, like a negation, say something is kept away: "tránh bão hòa" and
 # "không bị bão hòa" state the same idea.
-_PREVENTIVE_RE = re.compile(
-    r"\b(?:tránh|ngăn|ngăn chặn|ngăn ngừa|hạn chế|giảm|bớt|khỏi|chống|loại bỏ|đỡ|tranh|ngan|han che|giam|bot|khoi|chong|"
-    r"avoid\w*|prevent\w*|reduc\w*|stop\w*|less|fewer|without|mitigat\w*|limit\w*|away|out of|instead of|rather than)\b"
-)
+_PREVENTIVE_RE = re.compile(rf"\b(?:{PREVENTIVE_WORDS})\b")
 
 
 # Verbs of benefit: "không giúp tiết kiệm RAM" denies the benefit even where the rubric
 # itself says the term negatively ("không load hết vào RAM").
-_BENEFIT_RE = re.compile(
-    r"\b(?:giúp|cho phép|tiết kiệm|giup|cho phep|tiet kiem|help\w*|allow\w*|sav(?:e|es|ing)|enabl\w*|let\w*)\b"
-)
+_BENEFIT_RE = re.compile(rf"\b(?:{BENEFIT_WORDS})\b")
 
 
 def has_benefit(text: str) -> bool:

@@ -51,7 +51,7 @@ _SPACES = re.compile(r"\s+")
 
 
 def nfc(text: str) -> str:
-    """Unicode NFC. rapidfuzz and spaCy both misbehave on decomposed (NFD) input."""
+    """Unicode NFC. rapidfuzz and the word regular expressions misbehave on decomposed (NFD) input."""
     return unicodedata.normalize("NFC", text)
 
 

