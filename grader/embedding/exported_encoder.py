@@ -33,8 +33,9 @@ class ExportedEncoder:
     ``model`` is ``"bundled"`` or a sentence-transformers/BERT folder; ``adapter`` an optional peft adapter
     folder merged into it before export; ``variant`` ``"int8"`` or ``"fp32"`` (see
     :data:`~grader.embedding.export.VARIANTS`). Each distinct text is encoded once, texts are batched by token
-    length, and the E5 ``"query: "`` prefix is added as the torch encoder does. ``model_id`` names the variant
-    and the export version, so embeddings cached for the torch model are never mixed with these.
+    length, and the E5 ``"query: "`` prefix is added as the torch encoder does. ``model_id`` is the model's,
+    ``backend`` the backend's name, and ``cache_id`` (the variant and export version) keys the embedding cache, so
+    vectors cached for the torch model are never mixed with these.
     """
 
     def __init__(
@@ -72,11 +73,14 @@ class ExportedEncoder:
             folder = exported_model(model, variant=variant, adapter_dir=adapter, cache_dir=cache_dir)
         self.folder = folder
         self.config: dict[str, Any] = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
-        suffix = f"+openvino-{variant}.x{EXPORT_VERSION}"
         if adapter is not None:
             marker = json.loads((folder / MARKER_NAME).read_text(encoding="utf-8"))
-            suffix = f"+adapter-{str(marker['source']['identity'])[:12]}" + suffix
-        self.model_id = base_id + suffix
+            base_id += f"+adapter-{str(marker['source']['identity'])[:12]}"
+        #: The model (the signature's ``model``: the torch backend's id for the same model); the backend is named
+        #: apart (``backend``), and ``cache_id`` keys the embedding cache, never shared with another backend.
+        self.model_id = base_id
+        self.backend = "openvino" if variant == "fp32" else f"openvino-{variant}"
+        self.cache_id = f"{base_id}+openvino-{variant}.x{EXPORT_VERSION}"
         self.prefix = e5_prefix(model, base_id)
         self.batch_size = batch_size
 
