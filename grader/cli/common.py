@@ -45,6 +45,7 @@ MODEL_EXTRA_MODULES = frozenset(
         "matplotlib",
         "charset_normalizer",
         "tqdm",
+        "openvino",
     }
 )
 
@@ -74,12 +75,21 @@ def model_options() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", default="bundled", metavar="M", help="sentence-transformers model name or folder (default: bundled multilingual-e5-small)"
     )
+    from grader.embedding.backends import BACKENDS, DEFAULT_BACKEND  # names only: no numpy (the lean install)
+
+    p.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        choices=BACKENDS,
+        help="the encoder's backend (default: %(default)s, the same scores as torch without loading torch; "
+        "torch: the fp32 reference; openvino-int8: faster, a few scores move; docs/speed.md)",
+    )
     return p
 
 
-def load_model(name: str) -> Encoder:
-    """The encoder ``--model`` names; a missing folder is reported before torch is imported, a model that
-    cannot be loaded as one line (a missing 'model' extra goes to :func:`main_errors`)."""
+def load_model(name: str, backend: str = "openvino") -> Encoder:
+    """The encoder ``--model`` names on ``--backend``; a missing folder is reported before torch is imported, a
+    model that cannot be loaded as one line (a missing 'model' extra goes to :func:`main_errors`)."""
     from grader.embedding.encoder import DEFAULT_MODEL
 
     todo = "give a local sentence-transformers model folder, or leave --model out for the bundled model"
@@ -93,7 +103,7 @@ def load_model(name: str) -> Encoder:
     from grader.embedding.encoder import load_encoder
 
     try:
-        return load_encoder(name)
+        return load_encoder(name, backend)
     except ModuleNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - the hub client, transformers and safetensors raise many kinds
@@ -122,7 +132,7 @@ def grader_from_args(
     rubric_set = list(rubrics) if rubrics is not None else [lr.rubric for lr in load_rubric_set(paths)]
     for qid in question_ids:
         check_question_id(qid, [r.id for r in rubric_set])
-    encoder = load_model(args.model)
+    encoder = load_model(args.model, getattr(args, "backend", "openvino"))
 
     from grader.embedding.cache import CachedEncoder
     from grader.engine import Grader

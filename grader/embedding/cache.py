@@ -52,7 +52,10 @@ class CachedEncoder:
     ):
         self.encoder = encoder
         self.model_id: str = encoder.model_id
-        self.directory = model_folder(directory, self.model_id) if directory is not None else None
+        #: The wrapped encoder's backend (signatures name it) and cache key (one folder per backend's vectors).
+        self.backend: str | None = getattr(encoder, "backend", None)
+        self.cache_id: str = getattr(encoder, "cache_id", None) or encoder.model_id
+        self.directory = model_folder(directory, self.cache_id) if directory is not None else None
         self.chunk = chunk
         self.progress = progress
         self.encoded = 0  # texts sent to the wrapped encoder by this object

@@ -1,4 +1,8 @@
-"""Sentence encoders: the protocol the engine needs and the sentence-transformers backend."""
+"""Sentence encoders: the protocol the engine needs, the sentence-transformers backend, and :func:`load_encoder`.
+
+Nothing heavy is imported here: torch and sentence-transformers are imported only when the ``torch`` backend
+is loaded, OpenVINO only when an ``openvino`` one is (see docs/speed.md).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,18 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from grader.embedding.backends import BACKENDS, DEFAULT_BACKEND, check_backend
+
 DEFAULT_MODEL = "bundled"
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "DEFAULT_MODEL",
+    "Encoder",
+    "SentenceTransformerEncoder",
+    "check_backend",
+    "load_encoder",
+]
 
 
 @runtime_checkable
@@ -26,6 +41,9 @@ class SentenceTransformerEncoder:
 
     E5 models were trained with a ``"query: "`` prefix; it is added for them.
     """
+
+    #: The backend's name in a result's signature (:data:`BACKENDS`).
+    backend = "torch"
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64, device: str = "cpu"):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -72,6 +90,15 @@ class SentenceTransformerEncoder:
 
 
 @lru_cache(maxsize=4)
-def load_encoder(model: str = DEFAULT_MODEL) -> SentenceTransformerEncoder:
-    """The encoder for ``model``, loaded once per process (graders built later share it)."""
-    return SentenceTransformerEncoder(model)
+def load_encoder(model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND) -> Encoder:
+    """The encoder for ``model`` on ``backend`` (see :data:`BACKENDS`), loaded once per process (graders built later
+    share it). An OpenVINO backend exports the model into the cache on first use (torch runs then, only then);
+    it needs ``"bundled"`` or a local model folder."""
+    check_backend(backend)
+    if backend == "torch":
+        return SentenceTransformerEncoder(model)
+    if model != DEFAULT_MODEL and not os.path.isdir(model):
+        raise ValueError(f"the {backend} backend exports a local model folder, and {model!r} is none: give a folder, or use backend 'torch'")
+    from grader.embedding.exported_encoder import ExportedEncoder
+
+    return ExportedEncoder(model, variant="int8" if backend == "openvino-int8" else "fp32")

@@ -1,0 +1,17 @@
+"""The encoder backends' names (no imports: the command line's parser reads them in the lean install)."""
+
+from __future__ import annotations
+
+#: Encoder backends: "openvino" runs an export of the model (made once, into the cache) on OpenVINO computing in
+#: fp32: the same scores as "torch" (sentence-transformers in fp32, the reference) at 2-2.6x its speed, without
+#: importing torch. "openvino-int8" has int8 weights: faster still, but a few answers' scores move by up to 0.18
+#: (a point's status flips at a threshold), so it is not the default. See docs/speed.md.
+BACKENDS = ("openvino", "torch", "openvino-int8")
+DEFAULT_BACKEND = "openvino"
+
+
+def check_backend(backend: str) -> str:
+    """``backend`` if it is one of :data:`BACKENDS`, else a ValueError naming them (before anything loads)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown encoder backend {backend!r} (known: {', '.join(BACKENDS)})")
+    return backend

