@@ -36,7 +36,6 @@ class AnswerAnalysis:
     language: LanguageForm
     segments: list[Segment]
     segment_emb: np.ndarray  # (len(segments), dim)
-    answer_emb: np.ndarray  # (dim,) the whole answer
     truncated: bool = False
     leaves: list[int] = field(default_factory=list)
     sentence_of: list[int] = field(default_factory=list)
@@ -58,7 +57,6 @@ def analyse_many(texts: Sequence[str], encoder: Encoder) -> list[AnswerAnalysis]
     to_encode: list[str] = []
     for t, _, segs in prepared:
         to_encode.extend(s.text for s in segs)
-        to_encode.append(t.strip() or " ")
     vectors = encoder.encode(to_encode) if to_encode else np.zeros((0, 1), dtype=np.float32)
     out: list[AnswerAnalysis] = []
     i = 0
@@ -73,14 +71,13 @@ def analyse_many(texts: Sequence[str], encoder: Encoder) -> list[AnswerAnalysis]
                 language=detect_language(t),
                 segments=segs,
                 segment_emb=vectors[i : i + n],
-                answer_emb=vectors[i + n],
                 truncated=truncated,
                 leaves=_leaves(segs),
                 sentence_of=[_sentence_of(segs, k) for k in range(n)],
                 clauses=[_clauses_within(segs, k) for k in range(n)],
             )
         )
-        i += n + 1
+        i += n
     return out
 
 

@@ -28,7 +28,7 @@ from grader.score.grade import Trace, score_answer
 from grader.score.params import CombinerParams
 from grader.signature import Signature
 
-SEGMENTER_VERSION = "seg1"
+SEGMENTER_VERSION = "seg2"
 
 
 class UnknownQuestionError(KeyError):

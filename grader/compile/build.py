@@ -15,6 +15,7 @@ from importlib import resources
 
 import numpy as np
 
+from grader.compile.probe import fit_probe, training_texts
 from grader.compile.target import MIN_SIGMA, CompiledRubric, Target, reference_match
 from grader.embedding.encoder import Encoder
 from grader.rubric.schema import Misconception, Point, Rubric
@@ -91,6 +92,17 @@ def compile_rubrics(rubrics: Sequence[Rubric], encoder: Encoder) -> dict[str, Co
             texts.extend(refs)
         texts.extend([nfc(r.question.vi), nfc(r.question.en)])
     texts.extend(background)
+    # Each rubric's probe learns from its own phrasings (and generated copies of them) against the
+    # other questions' phrasings and the background: all of it is embedded in the same call.
+    point_texts = {r.id: [t for p in r.points for t in (p.statement.vi, p.statement.en, *p.phrasings.all())] for r in rubrics}
+    examples = {
+        r.id: [
+            (nfc(t), c)
+            for t, c in training_texts(r, [t for other, ts in point_texts.items() if other != r.id for t in ts], background)
+        ]
+        for r in rubrics
+    }
+    texts.extend(t for ex in examples.values() for t, _ in ex)
     unique = list(dict.fromkeys(texts))
     vectors = encoder.encode(unique)
     index = {t: i for i, t in enumerate(unique)}
@@ -135,5 +147,6 @@ def compile_rubrics(rubrics: Sequence[Rubric], encoder: Encoder) -> dict[str, Co
             misconceptions=misconceptions,
             question_texts=[normalize(r.question.vi), normalize(r.question.en)],
             question_emb=emb([nfc(r.question.vi), nfc(r.question.en)]),
+            probe=fit_probe(examples[r.id], emb),
         )
     return compiled
