@@ -1,10 +1,10 @@
-"""Accuracy, speed and size of the diacritic restorer (grader/text/restore.py).
+"""Accuracy, speed and size of the diacritic restorer (grader/text/restore/).
 
     python benchmarks/restore_accuracy.py                # the shipped model
     python benchmarks/restore_accuracy.py --vicorrect DIR  # also vicorrect (PyPI), trained on the same text
 
 Held-out sentences (one in ten by a hash, never seen by the model; see
-``grader.text.restore_build.split_of``) of the rubrics and of VLSP2013 are stripped
+``grader.train.corpus.split_of``) of the rubrics and of VLSP2013 are stripped
 of their diacritics (đ → d) and restored; the graded answers of ``fixtures/`` (never
 used to build the model) are a third set: their Vietnamese and mixed answers stripped,
 and their real unmarked twins (typed without marks, with shorthand) against the marked
@@ -44,7 +44,7 @@ from grader.text.restore import (
     restore,
     tokenize,
 )
-from grader.text.restore_build import held_out, rubric_sentences, vlsp_tagged
+from grader.train.corpus import held_out, rubric_sentences, vlsp_tagged
 
 ROOT = Path(__file__).resolve().parent.parent
 Restorer = Callable[[str], str]
@@ -308,9 +308,9 @@ def main(argv: list[str] | None = None) -> None:
         "trigram LM (shipped)": lm_restorer(model),
     }
     if args.vicorrect:
-        from grader.text.restore_build import seed_sentences, training, vlsp_sentences
+        from grader.train.corpus import training, vlsp_sentences
 
-        train = training(vlsp_sentences()) + training(rubric_sentences()) + seed_sentences()
+        train = training(vlsp_sentences()) + training(rubric_sentences())
         restorers["vicorrect 0.0.8"] = vicorrect_restorer(args.vicorrect, train)
 
     print("Syllable accuracy (%): all words | words needing a decision | whole sentences")

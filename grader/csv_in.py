@@ -1,9 +1,10 @@
 """Reading CSV input, the one way every command does it: batch exports, fixtures, labelled sets, rubric samples.
 
-Whatever a spreadsheet or a hiring tool writes: the encoding (a BOM, else UTF-8 when the
-file is (nearly) valid UTF-8, else charset-normalizer's guess, with Vietnamese text read as
-Windows-1258), the delimiter (the one whose header holds the required columns), quoted
-multi-line cells, blank rows. Records keep their first line number, so every error can name
+Whatever a spreadsheet or a hiring tool writes: the encoding (a BOM, else UTF-8 unless most
+of the file's non-ASCII bytes are not UTF-8, else charset-normalizer's guess, with Vietnamese
+text read as Windows-1258), the delimiter (the one whose header holds the required columns),
+quoted multi-line cells (and the rows an unterminated quote swallows: :func:`lines_read_as_rows`),
+blank rows. Records keep their first line number, so every error can name
 ``file:line``. A column is found by its exact name, else ignoring case and surrounding spaces.
 
 Bytes that are not valid text in the file's encoding become lone surrogates (U+DC80…) in the
@@ -19,7 +20,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ SAMPLE_BYTES = 1 << 20
 #: csv's per-field limit (its default, 128 KiB, would reject a long pasted answer).
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 _BAD_BYTES = re.compile("[\udc00-\udcff]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
 _BAD_HANDLER = "grader-csv-mark"
 
 
@@ -100,9 +102,13 @@ def _looks_vietnamese_cp1258(sample: bytes) -> bool:
 
 
 def detect_encoding(path: str | os.PathLike[str]) -> str:
-    """The encoding of a CSV file: a BOM's, else UTF-8 if (nearly) all of the file is valid UTF-8, else charset-normalizer's guess.
+    """The encoding of a CSV file: a BOM's, else UTF-8 unless the file is mostly not UTF-8, else charset-normalizer's guess.
 
-    A file that is UTF-8 but for a few broken rows is read as UTF-8; those rows become error rows.
+    Counted over the whole file: the characters outside ASCII that are valid UTF-8, and the bytes that are
+    not. A file is UTF-8 when its invalid bytes are no more than its valid characters (or one): a few
+    broken bytes make error rows of their records and never turn the valid rows into mojibake, however
+    short or long the file. A legacy (Windows-125x) file has next to no valid multi-byte sequences: each
+    of its accented letters is one invalid byte.
     """
     with open(path, "rb") as fh:
         head = fh.read(4)
@@ -119,12 +125,11 @@ def detect_encoding(path: str | os.PathLike[str]) -> str:
         while block := fh.read(1 << 20):
             if len(sample) < SAMPLE_BYTES:
                 sample += block[: SAMPLE_BYTES - len(sample)]
-            text = decoder.decode(block)
-            bad += len(_BAD_BYTES.findall(text))
-            good += len(block) - len(text)  # continuation bytes of valid multi-byte characters (about)
-        text = decoder.decode(b"", final=True)
-        bad += len(_BAD_BYTES.findall(text))
-    if bad == 0 or good >= 4 * bad:
+            b, g = _utf8_counts(decoder.decode(block))
+            bad, good = bad + b, good + g
+        b, g = _utf8_counts(decoder.decode(b"", final=True))
+        bad, good = bad + b, good + g
+    if bad <= max(good, 1):
         return "utf-8"
     try:
         import charset_normalizer
@@ -143,6 +148,14 @@ def detect_encoding(path: str | os.PathLike[str]) -> str:
             if codecs.lookup(m.encoding).name == "cp1252" and m.chaos <= best.chaos + 0.02 and m.coherence >= best.coherence - 0.02:
                 return "cp1252"
     return enc
+
+
+def _utf8_counts(text: str) -> tuple[int, int]:
+    """(bytes that were not UTF-8, valid characters outside ASCII) in text decoded with the marking handler."""
+    if text.isascii():
+        return 0, 0
+    bad = len(_BAD_BYTES.findall(text))
+    return bad, len(_NON_ASCII.findall(text)) - bad
 
 
 def _read_sample(path: str | os.PathLike[str], encoding: str) -> str:
@@ -186,12 +199,12 @@ def detect_format(
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise CsvInputError(f"unknown encoding '{encoding}'") from None
+            raise CsvInputError(f"unknown encoding {encoding!r} (e.g. utf-8, cp1252, cp1258)") from None
     enc = encoding or detect_encoding(path)
     if delimiter:
         delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(delimiter, delimiter)
         if len(delimiter) != 1:
-            raise CsvInputError(f"the delimiter must be one character, not {delimiter!r}")
+            raise CsvInputError(f"the delimiter must be one character, not {delimiter!r} (e.g. ';' or '\\t')")
     return CsvFormat(enc, delimiter or detect_delimiter(_read_sample(path, enc), required))
 
 
@@ -278,6 +291,35 @@ def is_blank(rec: Record) -> bool:
     return rec.cells is not None and not any(c.strip() for c in rec.cells)
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def lines_read_as_rows(
+    cells: Sequence[str], first_line: int, delimiter: str, key: int, is_key: Callable[[str], bool]
+) -> list[int]:
+    """The lines inside a record's cells that read as records of their own: what an unterminated quote swallows.
+
+    A quote opened in a cell and never closed (or closed only by a quote rows later) makes the CSV
+    parser read the following lines into that cell. A line after a line break inside a cell is taken
+    for a swallowed row when, read as CSV, its cell ``key`` is a key (``is_key``: e.g. a known question
+    id): answers hold line breaks, but not lines that start like the file's rows. Returns their line
+    numbers (``first_line``: the record's first line).
+    """
+    out: list[int] = []
+    line = first_line
+    for cell in cells:
+        parts = _LINE_BREAK.split(cell)
+        for k, inner in enumerate(parts[1:], 1):
+            try:
+                rec = next(csv.reader([inner], delimiter=delimiter), [])
+            except csv.Error:
+                continue
+            if len(rec) > key and len(rec) >= 2 and is_key(rec[key]):
+                out.append(line + k)
+        line += len(parts) - 1
+    return out
+
+
 # ---------------------------------------------------------------------------
 # a whole (small) table
 # ---------------------------------------------------------------------------
@@ -333,7 +375,7 @@ def read_table(
     """
     p = Path(path)
     if not p.is_file():
-        raise CsvInputError(f"{p}: no such file")
+        raise CsvInputError(f"{p}: no such file (check the path)")
     fmt = detect_format(p, encoding=encoding, delimiter=delimiter, required=required)
     rows: list[TableRow] = []
     with CsvReader(p, fmt) as reader:

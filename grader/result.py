@@ -61,7 +61,10 @@ class GradeResult(_Model):
     """The grade of one answer, with its reasons and a reproducibility signature."""
 
     question_id: str
-    answer: str = Field(description="the answer as graded (NFC); evidence offsets index this text")
+    answer: str = Field(
+        description="the answer as given (NFC); evidence offsets index this text (an answer typed without diacritics "
+        "or in shorthand is graded on its restoration, and quoted as typed)"
+    )
     score: float = Field(description="share of the rubric's weight earned, in [0, 1]")
     mark: float = Field(description="score x the rubric's total")
     total: float

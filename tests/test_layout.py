@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"grader.score"},  # evidence -> GradeResult (+ calibration)
     {"grader.engine"},  # the Grader that runs the stages
     {"grader.evaluate"},
-    {"grader.calibrate", "grader.authoring", "grader.batch", "grader.train"},  # train/: being written (DESIGN.md)
+    {"grader.calibrate", "grader.authoring", "grader.batch", "grader.train"},  # train/: the restorer's model build
     {"grader.cli"},
     {"grader"},  # the package facade
 ]

@@ -1,4 +1,5 @@
-"""`grader lint` catches planted authoring mistakes (real model, real files)."""
+"""`grader lint` catches planted authoring mistakes (real model, real files); the shipped rubrics lint clean
+(tests/test_robustness.py)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_planted_greedy_keyword_is_reported(planted):
 
 def test_planted_misconception_matching_its_point_is_reported(planted):
     report, _ = planted
-    assert "misconception 'planted_wrong' phrasing" in report and "as covering small_slow" in report
+    assert "misconception 'planted_wrong': phrasing" in report and "goes undetected and earns 'small_slow'" in report
 
 
 def test_question_text_scores_near_zero_on_bundled_rubrics(grader):

@@ -45,13 +45,13 @@ def client_repo(tmp_path_factory):
     return repo
 
 
-def _try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
+def _try_repo(repo: Path, home: Path, *, all_files: bool = True) -> subprocess.CompletedProcess[str]:
     env = {"PRE_COMMIT_HOME": str(home), "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(home)}
     for key in ("PIP_CONFIG_FILE", "PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         if key in __import__("os").environ:
             env[key] = __import__("os").environ[key]
     return subprocess.run(
-        [*_pre_commit(), "try-repo", str(ROOT), "validate-rubrics", "--all-files"],
+        [*_pre_commit(), "try-repo", str(ROOT), "validate-rubrics", *(["--all-files"] if all_files else [])],
         cwd=repo,
         capture_output=True,
         text=True,
@@ -74,6 +74,23 @@ def test_hook_passes_good_and_fails_broken_with_location(client_repo, tmp_path_f
     line = broken.splitlines().index(next(s for s in broken.splitlines() if "weigth:" in s)) + 1
     assert f"rubrics/lr.yaml:{line}: unknown field 'weigth'" in bad.stdout, bad.stdout
     assert "Traceback" not in bad.stdout
+
+
+def test_hook_checks_a_changed_file_against_the_whole_rubric_folder(tmp_path_factory):
+    """pre-commit passes only the staged files: a new rubric reusing the id of a committed one must still fail."""
+    repo = tmp_path_factory.mktemp("client-ids")
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.com")
+    _git(repo, "config", "user.name", "t")
+    (repo / "rubrics").mkdir()
+    (repo / "rubrics" / "lr.yaml").write_text(GOOD, encoding="utf-8")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one rubric")
+    (repo / "rubrics" / "lr-copy.yaml").write_text(GOOD, encoding="utf-8")  # the same question id, q8
+    _git(repo, "add", ".")
+    done = _try_repo(repo, tmp_path_factory.mktemp("pre-commit-home"), all_files=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "rubrics/lr-copy.yaml:2: question id 'q8' is already used by" in done.stdout and "lr.yaml" in done.stdout, done.stdout
 
 
 def test_lean_install_has_no_model_stack_and_says_which_extra(tmp_path):

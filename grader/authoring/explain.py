@@ -14,6 +14,9 @@ def render_trace(trace: Trace) -> str:
     """A plain-text account of ``trace``."""
     analysis, evidence, params, result = trace.analysis, trace.evidence, trace.params, trace.result
     out = [f"question {result.question_id}, language {analysis.language}, {len(analysis.segments)} segment(s):"]
+    if analysis.restored and analysis.restoration is not None:
+        # Everything below reads the restored text; the results quote the answer as written.
+        out.insert(0, f"restored ({analysis.restoration.mode} mode; segments index this text): {analysis.text}")
     for i, s in enumerate(analysis.segments):
         out.append(f"  [{i}] {s.kind:8} {s.start:>4}-{s.end:<4} {s.text}")
     out.append("")

@@ -1,25 +1,34 @@
 """``grader lint``: authoring checks that need the model.
 
-* every reference phrasing, graded as a candidate's answer with the phrasing left out
-  of its point, must earn its own point (at least partly) and no other point fully;
-* keywords must be distinctive: a keyword found in the bundled generic sentences
-  or in the question text matches answers that say nothing;
-* a misconception's phrasings must not read as covering the points they contradict;
+Each reference phrasing is graded by the real engine as if a candidate had written it, with the
+phrasing itself left out of its point's (or misconception's) references: a held-out phrasing is a
+new answer saying the same thing. Then:
+
+* a point phrasing must not earn another point fully: if its own point is missing it reads as the
+  other point (misplaced), else it is ambiguous. A phrasing that its siblings alone do not
+  recognise is no problem: that is what a further phrasing adds;
+* a misconception phrasing must not earn a point the misconception contradicts while the
+  misconception goes undetected: a candidate stating the wrong claim in other words would be
+  credited for the idea it denies (the remedy for claims that embeddings cannot tell from the
+  point is a pattern: docs/authoring.md, Patterns);
+* a misconception must not fire on the correct phrasings of the points it contradicts;
+* keywords must be distinctive: a keyword found in the bundled generic sentences or in the
+  question text matches answers that say nothing;
 * the question text itself must score near zero.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
-
-from grader.compile import Target, background_sentences, reference_match
+from grader.analysis import analyse_many
+from grader.compile import CompiledRubric, background_sentences
 from grader.engine import Grader
-from grader.match.evidence import TargetEvidence
+from grader.match import collect_evidence
+from grader.result import GradeResult
 from grader.rubric.load import LoadedRubric, Problem
-from grader.score.combine import point_probability
-from grader.text.keywords import keyword_coverage, match_keyword
+from grader.text.keywords import match_keyword
 from grader.text.normalize import fold, nfc, normalize
 
 QUESTION_MAX_SCORE = 0.1
@@ -27,71 +36,103 @@ QUESTION_MAX_SCORE = 0.1
 
 @dataclass(frozen=True)
 class _Ref:
+    """One reference phrasing: where it is, whose it is, and its text."""
+
+    section: str  # "points" or "misconceptions"
+    index: int  # the item's index in its section
     text: str
     loc: tuple[str | int, ...]
 
 
-def _own_refs(lr: LoadedRubric, section: str) -> list[list[_Ref]]:
-    items = lr.rubric.points if section == "points" else lr.rubric.misconceptions
+def _refs(lr: LoadedRubric) -> list[_Ref]:
     out = []
-    for i, item in enumerate(items):
-        refs = [_Ref(nfc(t), (section, i, "phrasings", lang, j)) for lang in ("vi", "en") for j, t in enumerate(getattr(item.phrasings, lang))]
-        out.append(refs)
+    for section, items in (("points", lr.rubric.points), ("misconceptions", lr.rubric.misconceptions)):
+        for i, item in enumerate(items):
+            for lang in ("vi", "en"):
+                for j, text in enumerate(getattr(item.phrasings, lang)):
+                    out.append(_Ref(section, i, nfc(text), (section, i, "phrasings", lang, j)))
     return out
 
 
-def _loo_z(target: Target, vec: np.ndarray, exclude: str) -> float:
-    """Similarity of ``vec`` to ``target`` without the reference ``exclude`` (and its folded copy)."""
-    keep = [k for k, r in enumerate(target.refs) if r != exclude and r != fold(exclude)]
-    if not keep:
-        return float("-inf")
-    return float(target.z(float(reference_match(target.emb[keep] @ vec))))
+def held_out(compiled: CompiledRubric, section: str, index: int, text: str) -> CompiledRubric:
+    """``compiled`` with ``text`` (and its accent-folded copy) left out of one target's references."""
+    targets = list(compiled.points if section == "points" else compiled.misconceptions)
+    target = targets[index]
+    keep = [k for k, ref in enumerate(target.refs) if ref not in (text, fold(text))]
+    if not keep:  # its only reference: nothing is left to match it
+        return compiled
+    targets[index] = dataclasses.replace(target, refs=[target.refs[k] for k in keep], ref_negated=target.ref_negated[keep], emb=target.emb[keep])
+    return dataclasses.replace(compiled, **{section: targets})
 
 
-def _evidence(target: Target, z: float, rival_z: float, text: str) -> TargetEvidence:
-    """The evidence a one-segment answer ``text`` gives ``target`` (its standardised match is ``z``)."""
-    norm = normalize(text)
-    share, hits, required_ok = keyword_coverage(target.keywords, norm, fold(norm))
-    return TargetEvidence(target, z, 0.0, 0, "", share, hits, required_ok, segment_point_z=rival_z)
+def _graded(grader: Grader, lr: LoadedRubric, refs: list[_Ref]) -> tuple[list[GradeResult], list[GradeResult]]:
+    """Each phrasing graded by the engine against its rubric: with the phrasing left out, and as it is.
+
+    One encoder call for all, through the reference embeddings' disk cache (the phrasings are rubric text).
+    """
+    rubric_id = lr.rubric.id
+    compiled = grader.compiled[rubric_id]
+    others = [c for qid, c in grader.compiled.items() if qid != rubric_id]
+    analyses = analyse_many([r.text for r in refs], grader.reference_encoder) if refs else []
+    held, whole = [], []
+    for ref, analysis in zip(refs, analyses):
+        evidence = collect_evidence(held_out(compiled, ref.section, ref.index, ref.text), analysis, others)
+        held.append(grader.grade_analysed(rubric_id, analysis, evidence=evidence))
+        whole.append(grader.grade_analysed(rubric_id, analysis) if ref.section == "points" else held[-1])
+    return held, whole
 
 
 def lint_rubric(grader: Grader, lr: LoadedRubric) -> list[Problem]:
     """Model-backed authoring problems of one rubric (warnings: a rubric can still grade)."""
     rubric = lr.rubric
-    compiled = grader.compiled[rubric.id]
     problems: list[Problem] = []
 
     def add(loc: tuple[str | int, ...], message: str, hint: str) -> None:
         problems.append(Problem(lr.path, lr.line_of(loc), message, hint, "warning"))
 
-    # 1. Each phrasing, graded as if a candidate wrote it, with its own point left out of it:
-    #    it must earn its own point and must not earn another one.
-    point_refs = _own_refs(lr, "points")
-    texts = [r.text for refs in point_refs for r in refs]
-    vectors = dict(zip(texts, grader.encoder.encode(texts))) if texts else {}
-    params = grader.params
-    for i, refs in enumerate(point_refs):
-        own = compiled.points[i]
-        for ref in refs:
-            vec = vectors[ref.text]
-            zs = [_loo_z(t, vec, ref.text) if k == i else t.best_z(vec) for k, t in enumerate(compiled.points)]
-            probs = [point_probability(params, _evidence(t, z, max([*zs[:k], *zs[k + 1 :]], default=z), ref.text)) for k, (t, z) in enumerate(zip(compiled.points, zs))]
-            if probs[i] < params.partial_at:
-                add(
-                    ref.loc,
-                    f"phrasing \"{ref.text[:60]}\" would not earn its own point '{own.id}' (P={probs[i]:.2f}, z={zs[i]:.2f})",
-                    "rephrase it with the point's terms, or move it to the point it expresses",
-                )
-            rival = max((k for k in range(len(zs)) if k != i), key=lambda k: probs[k], default=None)
-            if rival is not None and probs[rival] >= params.covered_at:
-                add(
-                    ref.loc,
-                    f"ambiguous: phrasing \"{ref.text[:60]}\" of '{own.id}' would also earn '{compiled.points[rival].id}' "
-                    f"(P={probs[rival]:.2f}, z={zs[rival]:.2f} vs own P={probs[i]:.2f}, z={zs[i]:.2f})",
-                    "make the two points say different things, or merge them",
-                )
+    # 1. Every phrasing, held out and graded as a candidate's answer.
+    refs = _refs(lr)
+    held, whole = _graded(grader, lr, refs)
+    for ref, result in zip(refs, held):
+        shown = ref.text if len(ref.text) <= 60 else ref.text[:57] + "..."
+        if ref.section == "points":
+            own = result.points[ref.index]
+            rivals = [p for k, p in enumerate(result.points) if k != ref.index and p.status == "covered"]
+            if not rivals:
+                continue
+            names = ", ".join(f"'{p.id}' (P={p.coverage:.2f})" for p in rivals)
+            if own.status == "missing":
+                add(ref.loc, f"phrasing \"{shown}\" of '{own.id}' reads as {names}, not as its own point (P={own.coverage:.2f})",
+                    "move it to the point it states, or rephrase it with its own point's idea and terms")
+            else:
+                add(ref.loc, f"ambiguous: phrasing \"{shown}\" of '{own.id}' (P={own.coverage:.2f}) would also earn {names}",
+                    "make it state only its own point (the two points must say different things), or merge the points")
+        else:
+            m = rubric.misconceptions[ref.index]
+            if any(x.id == m.id for x in result.misconceptions):
+                continue
+            credited = [p for p in result.points if p.id in m.contradicts and p.status == "covered"]
+            if credited:
+                names = ", ".join(f"'{p.id}' (P={p.coverage:.2f})" for p in credited)
+                add(ref.loc, f"misconception '{m.id}': phrasing \"{shown}\", held out, goes undetected and earns {names}, which it contradicts",
+                    "add a pattern that states the claim (docs/authoring.md, Patterns), or the claim's distinctive terms as keywords")
 
-    # 2. Greedy keywords: present in generic text or in the question itself.
+    # 2. A misconception must not fire on the correct phrasings of the points it contradicts:
+    #    it would cancel the point in every right answer.
+    for i, m in enumerate(rubric.misconceptions):
+        correct = [r for ref, r in zip(refs, whole) if ref.section == "points" and rubric.points[ref.index].id in m.contradicts]
+        if not correct:
+            continue
+        fired = sum(any(x.id == m.id for x in r.misconceptions) for r in correct)
+        if fired * 3 >= len(correct):
+            add(
+                ("misconceptions", i),
+                f"misconception '{m.id}' fires on {fired}/{len(correct)} correct phrasings of {', '.join(m.contradicts)}",
+                "its phrasings say what the point says: state the wrong claim with its distinctive terms",
+            )
+
+    # 3. Greedy keywords: present in generic text or in the question itself.
+    compiled = grader.compiled[rubric.id]
     generic = [(normalize(t), fold(normalize(t))) for t in background_sentences()]
     question = [(normalize(q), fold(normalize(q))) for q in (rubric.question.vi, rubric.question.en)]
     for section, targets in (("points", compiled.points), ("misconceptions", compiled.misconceptions)):
@@ -102,29 +143,6 @@ def lint_rubric(grader: Grader, lr: LoadedRubric) -> list[Problem]:
                 if hits >= 2 or in_question:
                     where = "the question text" if in_question else f"{hits} generic sentences"
                     add((section, i, "keywords", j), f"greedy keyword '{kw.term}' of '{t.id}' matches {where}", "use a term that only an answer stating this idea contains")
-
-    # 3. Misconception phrasings must not read as covering what they contradict.
-    mis_items = [(i, m, ref) for i, m in enumerate(rubric.misconceptions) for ref in _own_refs(lr, "misconceptions")[i]]
-    results = grader.grade_many([(rubric.id, ref.text) for _, _, ref in mis_items]) if mis_items else []
-    for (i, m, ref), res in zip(mis_items, results):
-        # Coverage before the misconception cancels the point: the evidence alone reads as the point.
-        wrongly = [p.id for p in res.points if p.id in m.contradicts and p.coverage >= grader.params.covered_at]
-        if wrongly:
-            add(ref.loc, f"misconception '{m.id}' phrasing \"{ref.text[:60]}\" is graded as covering {', '.join(wrongly)} (which it contradicts)", "add the wrong claim's distinctive terms as keywords, or rephrase")
-
-    # ... and must not fire on the correct phrasings of the points they contradict:
-    # such a misconception would cancel the point in every right answer.
-    for i, m in enumerate(rubric.misconceptions):
-        correct = [t for p in rubric.points if p.id in m.contradicts for t in p.phrasings.all()]
-        if not correct:
-            continue
-        fired = sum(any(x.id == m.id for x in r.misconceptions) for r in grader.grade_many([(rubric.id, t) for t in correct]))
-        if fired * 3 >= len(correct):
-            add(
-                ("misconceptions", i),
-                f"misconception '{m.id}' fires on {fired}/{len(correct)} correct phrasings of {', '.join(m.contradicts)}",
-                "its phrasings say what the point says: state the wrong claim with its distinctive terms",
-            )
 
     # 4. The question itself earns (almost) nothing.
     for lang in ("vi", "en"):

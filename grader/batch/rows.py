@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.csv_in import clean_cell
 from grader.result import HARD_FLAGS
+from grader.rubric.ids import resolve_question_id, unknown_question_message
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.engine import Grader
@@ -161,26 +162,18 @@ class Row:
 
 
 class QuestionIds:
-    """Resolves question ids: exact, else ignoring case and surrounding spaces."""
+    """Resolves the rows' question ids by the one rule (:mod:`grader.rubric.ids`: case and surrounding spaces ignored)."""
 
     def __init__(self, grader: Grader):
         self.known = list(grader.rubrics)
-        self._exact = set(self.known)
-        self._folded: dict[str, str] = {}
-        for q in self.known:
-            self._folded.setdefault(q.strip().casefold(), q)
 
     def resolve(self, qid: str) -> str | None:
         """The rubric id that ``qid`` names, or None."""
-        if qid in self._exact:
-            return qid
-        return self._folded.get(qid.strip().casefold())
+        return resolve_question_id(qid, self.known)
 
     def unknown(self, qid: str) -> str:
         """The error message for an unknown question id."""
-        known = ", ".join(self.known[:30]) + (", ..." if len(self.known) > 30 else "")
-        shown = qid if len(qid) <= 60 else qid[:57] + "..."
-        return f"unknown question id '{shown}' (known: {known})"
+        return unknown_question_message(qid, self.known)
 
 
 @lru_cache(maxsize=1)
@@ -193,6 +186,15 @@ def precut() -> int:
 
 def grade_rows(grader: Grader, rows: Sequence[Row], feedback_language: str | None) -> None:
     """Grade the rows without an error with one ``grade_many`` call; fill every row's fields."""
+    from grader.engine import check_answer, check_feedback_language
+
+    check_feedback_language(feedback_language)  # a bad option fails the batch, not every row
+    for r in rows:
+        if not r.error:
+            try:
+                check_answer(r.answer)
+            except (TypeError, ValueError) as exc:  # a DataFrame cell with undecodable characters
+                r.error, r.error_kind = str(exc), "undecodable"
     todo = [r for r in rows if not r.error]
     results: list[GradeResult | Exception]
     if todo:

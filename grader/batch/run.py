@@ -38,7 +38,17 @@ from grader.batch.errors import BatchInputError, BatchInterrupted, ResumeError
 from grader.batch.rows import QuestionIds, Renderer, Row, clean_cell, grade_rows, precut
 from grader.batch.sink import PROGRESS_VERSION, FileSink, StreamSink, input_identity
 from grader.batch.summary import BatchSummary
-from grader.csv_in import CsvFormat, CsvInputError, CsvReader, Record, detect_format, find_column, has_bad_bytes, is_blank
+from grader.csv_in import (
+    CsvFormat,
+    CsvInputError,
+    CsvReader,
+    Record,
+    detect_format,
+    find_column,
+    has_bad_bytes,
+    is_blank,
+    lines_read_as_rows,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.engine import Grader
@@ -115,31 +125,31 @@ def grade_csv(
     :class:`BatchInterrupted` (a KeyboardInterrupt; the output so far is kept for ``resume=True``).
     """
     if fmt not in ("csv", "jsonl"):
-        raise BatchInputError(f"unknown output format '{fmt}' (csv or jsonl)")
-    if chunk_size < 1:
-        raise BatchInputError("the chunk size must be at least 1")
+        raise BatchInputError(f"unknown output format {fmt!r} (use csv or jsonl)")
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise BatchInputError(f"the chunk size must be at least 1, not {chunk_size!r} (give a positive number of rows)")
     if feedback_language not in (None, "vi", "en"):
-        raise BatchInputError(f"unknown feedback language '{feedback_language}' (vi or en)")
+        raise BatchInputError(f"unknown feedback language {feedback_language!r} (use vi, en, or none for each answer's own)")
     started = time.perf_counter()
     from_stdin = str(input_path) == "-"
     to_stdout = str(output_path) == "-"
     if resume and (from_stdin or to_stdout):
-        raise BatchInputError("--resume needs an input file and an output file (not '-')")
+        raise BatchInputError("--resume needs an input file and an output file (name files, not '-')")
     if from_stdin:
         path = _spool_stdin()
     else:
         path = Path(input_path)
         if not path.is_file():
-            raise BatchInputError(f"no such input file: {path}")
+            raise BatchInputError(f"no such input file: {path} (check the path)")
     try:
         if not to_stdout:
             out = Path(output_path)
             if not out.parent.is_dir():
-                raise BatchInputError(f"the output folder {out.parent} does not exist")
+                raise BatchInputError(f"the output folder {out.parent} does not exist (create it, or write elsewhere)")
             if out.is_dir():
-                raise BatchInputError(f"the output {out} is a folder")
+                raise BatchInputError(f"the output {out} is a folder (name a file)")
             if not from_stdin and out.exists() and out.resolve() == path.resolve():
-                raise BatchInputError("the output file is the input file")
+                raise BatchInputError("the output file is the input file (write the results to another file)")
         return _grade_csv(
             path,
             input_name="<stdin>" if from_stdin else str(input_path),
@@ -189,14 +199,14 @@ def _grade_csv(
     except CsvInputError as exc:
         raise BatchInputError(str(exc)) from None
     except OSError as exc:
-        raise BatchInputError(f"cannot read {input_name}: {exc}") from None
+        raise BatchInputError(f"cannot read {input_name}: {exc.strerror or exc} (check the path and its permissions)") from None
     sink: FileSink | StreamSink | None = None
     bar = None
     summary: BatchSummary | None = None
     try:
         header = reader.header
         if not header:
-            raise BatchInputError(f"{input_name} is empty: no header row")
+            raise BatchInputError(f"{input_name} is empty: no header row (export the table with its header)")
         cols: dict[str, int] = {}
         for name, flag in ((question_column, "question-column"), (answer_column, "answer-column"), (id_column, "id-column")):
             if name is None:
@@ -210,7 +220,7 @@ def _grade_csv(
                 )
             cols[flag] = i
         if cols["question-column"] == cols["answer-column"]:
-            raise BatchInputError("the question column and the answer column are the same column")
+            raise BatchInputError("the question column and the answer column are the same column (name them with --question-column and --answer-column)")
         qi, ai, ii = cols["question-column"], cols["answer-column"], cols.get("id-column")
 
         g = _resolve_grader(grader)
@@ -276,7 +286,7 @@ def _grade_csv(
                 if is_blank(rec):
                     summary.blank_skipped += 1
                     continue
-                rows.append(_make_row(rec, summary.rows + len(rows) + 1, nheader, qi, ai, ii, header, questions, cut))
+                rows.append(_make_row(rec, summary.rows + len(rows) + 1, nheader, qi, ai, ii, header, questions, cut, csv_format.delimiter))
             grade_rows(g, rows, feedback_language)
             sink.append(renderer.render(rows).encode("utf-8"))  # whole rows, one write, fsync'd
             for r in rows:
@@ -305,7 +315,16 @@ def _grade_csv(
 
 
 def _make_row(
-    rec: Record, index: int, nheader: int, qi: int, ai: int, ii: int | None, header: list[str], questions: QuestionIds, precut: int
+    rec: Record,
+    index: int,
+    nheader: int,
+    qi: int,
+    ai: int,
+    ii: int | None,
+    header: list[str],
+    questions: QuestionIds,
+    precut: int,
+    delimiter: str = ",",
 ) -> Row:
     if rec.cells is None:
         return Row(index, rec.line, [""] * nheader, error=rec.problem, error_kind="unreadable_record")
@@ -315,7 +334,16 @@ def _make_row(
     if ii is not None and ii < n:
         row.row_id = clean_cell(cells[ii]).strip()
     if any(has_bad_bytes(c) for c in cells):
-        row.error, row.error_kind = "the row has bytes that are not valid text in the input's encoding (undecodable)", "undecodable"
+        row.error = "the row has bytes that are not valid text in the input's encoding (fix the row, or pass --encoding if the file is in another one)"
+        row.error_kind = "undecodable"
+        return row
+    swallowed = lines_read_as_rows(cells, rec.line, delimiter, qi, lambda q: questions.resolve(q) is not None)
+    if swallowed:
+        row.error = (
+            f"a quote opened on line {rec.line} is never closed: it swallowed line(s) {_spans(swallowed)} "
+            f"into this row (they read as rows of their own); close the quote, and write a quote inside a quoted cell twice (\"\")"
+        )
+        row.error_kind = "swallowed_rows"
         return row
     if n < nheader:
         missing = ", ".join(header[n:][:5]) + (", ..." if nheader - n > 5 else "")
@@ -336,6 +364,20 @@ def _make_row(
     row.question_id = resolved
     row.answer = cells[ai][:precut]
     return row
+
+
+def _spans(lines: list[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"``."""
+    out: list[str] = []
+    start = prev = lines[0]
+    for n in [*lines[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(f"{start}-{prev}" if prev > start else str(start))
+        if n is not None:
+            start = prev = n
+    return ", ".join(out)
 
 
 def _state(identity: dict[str, Any], options: dict[str, Any], records_done: int, size: int, summary: BatchSummary) -> dict[str, Any]:

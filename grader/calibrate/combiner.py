@@ -9,6 +9,7 @@ evidence (computed once per answer) with its own parameters.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from grader.analysis import AnswerAnalysis, analyse_many
 from grader.engine import Grader
 from grader.evaluate.fixtures import Fixture
+from grader.rubric import resolve_question_id
 from grader.score.combine import misconception_features, point_features
 from grader.score.grade import score_answer
 from grader.score.params import CombinerParams
@@ -48,9 +50,10 @@ def _logistic(x: list[list[float]], y: list[int]) -> tuple[float, ...]:
 
 def fit_combiner(grader: Grader, fixtures: Sequence[Fixture], analyses: Sequence[AnswerAnalysis] | None = None) -> CombinerParams:
     """Fit the combiner on ``fixtures`` (callers pass the fit split); ``grader`` is only read."""
-    fixtures = [f for f in fixtures if f.question_id in grader.rubrics]
+    # ids by the one rule (case and surrounding spaces ignored); fixtures of other questions are left out
+    fixtures = [dataclasses.replace(f, question_id=q) for f in fixtures if (q := resolve_question_id(f.question_id, grader.rubrics))]
     if analyses is None:
-        analyses = analyse_many([f.answer for f in fixtures], grader.encoder)
+        analyses = analyse_many([f.answer for f in fixtures], grader.encoder, restoring=grader.restore)
     evidence = [grader.evidence(f.question_id, an) for f, an in zip(fixtures, analyses)]
     px: list[list[float]] = []
     py: list[int] = []

@@ -38,8 +38,7 @@ def _infer_format(args: argparse.Namespace) -> str:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """``grader batch``."""
-    from grader.batch import BatchError, BatchInterrupted, grade_csv
-    from grader.rubric import RubricError
+    from grader.batch import BatchInterrupted, grade_csv
 
     show_progress = not args.quiet and sys.stderr.isatty()
     if not show_progress:
@@ -47,7 +46,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     def make_grader() -> Any:
         if show_progress:
-            print("grader batch: loading the model and rubrics ...", file=sys.stderr, flush=True)
+            print("grader: loading the model and rubrics ...", file=sys.stderr, flush=True)
         return grader_from_args(args)
 
     def on_sigterm(signum: int, frame: Any) -> None:
@@ -75,21 +74,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
             feedback_language=args.lang,
             bom=False if args.no_bom else None,
         )
-    except (BatchError, RubricError) as exc:
-        print(f"grader batch: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # standard output closed early (| head)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    except OSError as exc:
-        print(f"grader batch: {exc}", file=sys.stderr)
-        return 2
     except BatchInterrupted as exc:
         hint = "; rerun the same command with --resume to continue" if exc.partial else ""
-        print(f"grader batch: {exc}{hint}", file=sys.stderr)
+        print(f"grader: {exc}{hint}", file=sys.stderr)
         return 130
-    finally:
+    finally:  # every other error takes the one error path (grader.cli.main)
         if old is not None:
             signal.signal(signal.SIGTERM, old)
     if not args.quiet:

@@ -51,7 +51,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     grader = grader_from_args(args)
-    fixtures = [f for f in fixtures if f.question_id in grader.rubrics]
+    from grader.rubric import resolve_question_id
+
+    fixtures = [f for f in fixtures if resolve_question_id(f.question_id, grader.rubrics)]  # the one id rule
     results = grader.grade_many([(f.question_id, f.answer) for f in fixtures])
     splits: dict[str, range | list[int]] = {"all": range(len(fixtures))}
     if args.split != "all":
@@ -133,8 +135,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from grader.calibrate.combiner import fit_combiner
     from grader.evaluate.fixtures import load_fixtures
 
+    fixtures = [f for f in load_fixtures(args.paths) if f.split == "fit"]  # a bad file is reported before the model loads
     grader = grader_from_args(args)
-    fixtures = [f for f in load_fixtures(args.paths) if f.split == "fit"]
     params = fit_combiner(grader, fixtures)
     write_atomic(args.output, params.model_dump_json(indent=2) + "\n")
     print(f"wrote {args.output}: fitted on {len(fixtures)} answers, fit MAE {params.metrics.get('fit_mae')}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,16 +13,11 @@ if TYPE_CHECKING:
 
 
 def _graded(args: argparse.Namespace, render: Callable[[Trace], str]) -> int:
-    """Grade ``args``' answer and print ``render(trace)``; an unknown question or a bad rubric is a one-line error."""
-    from grader.engine import UnknownQuestionError
-    from grader.rubric import RubricError
-
+    """Grade ``args``' answer and print ``render(trace)``. The answer, the rubric files and the question id
+    are checked before the model loads; every mistake goes to the one error path (:func:`grader.cli.main`)."""
     answer = read_text(args.answer, args.answer_file, "answer")
-    try:
-        trace = grader_from_args(args).trace(args.question_id, answer, feedback_language=args.lang)
-    except (UnknownQuestionError, RubricError) as exc:
-        print(f"grader: {exc}", file=sys.stderr)
-        return 2
+    grader = grader_from_args(args, question_ids=[args.question_id])
+    trace = grader.trace(args.question_id, answer, feedback_language=args.lang)
     print(render(trace))
     return 0
 

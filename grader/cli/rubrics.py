@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.cli.common import grader_from_args
+from grader.cli.common import CliError, grader_from_args
 
 if TYPE_CHECKING:
     from grader.engine import Grader
@@ -24,10 +24,16 @@ def _default_rubrics() -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``grader validate``."""
-    from grader.rubric import validate_paths
+    from grader.rubric.check import rubric_set_of, validate_paths
 
     start = time.perf_counter()
-    loaded, problems = validate_paths(args.paths or [_default_rubrics()])
+    paths = args.paths or [_default_rubrics()]
+    # Files named alone (the pre-commit hook passes the changed ones) are checked against their whole set.
+    missing = [p for p in args.set or [] if not Path(p).exists()]
+    if missing:
+        raise CliError(f"no such rubric set: {missing[0]}", "give --set a folder of rubric files")
+    rubric_set = args.set or rubric_set_of(paths)
+    loaded, problems = validate_paths(paths, rubric_set=rubric_set)
     for p in problems:
         print(p, file=sys.stderr if p.severity == "error" else sys.stdout)
     errors = sum(p.severity == "error" for p in problems)
@@ -54,9 +60,12 @@ def _tested(args: argparse.Namespace) -> tuple[Grader, list[LoadedRubric]] | Non
     """The rubric files named by ``paths``, and a grader for them with their whole folders (and ``--rubrics``) as the set:
     off-topic detection needs the other questions."""
     from grader.rubric import RubricError, load_rubric_set
-    from grader.rubric.load import find_rubric_files
+    from grader.rubric.load import discover_rubric_files
 
-    targets = [p.resolve() for p in find_rubric_files(args.paths or [_default_rubrics()])]
+    files, missing = discover_rubric_files(args.paths or [_default_rubrics()])
+    if missing:
+        raise RubricError(missing)
+    targets = [p.resolve() for p in files]
     context = sorted({str(p.parent) for p in targets} | set(args.rubrics or []))
     try:
         loaded = load_rubric_set(context)
@@ -106,6 +115,13 @@ def add_commands(sub: argparse._SubParsersAction, model: argparse.ArgumentParser
     p.add_argument("paths", nargs="*", help="rubric files or folders (default: the bundled rubrics)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH",
+        help="the rubric set the files belong to: their question ids must be unique across it (repeatable; default: "
+        "the folder called 'rubrics' above each file, else the files beside it)",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the rubric format")

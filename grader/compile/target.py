@@ -39,7 +39,7 @@ class Target:
     id: str
     kind: str  # "point" or "misconception"
     weight: float  # point weight, or misconception penalty
-    refs: list[str]  # reference texts; accent-folded copies of Vietnamese ones included
+    refs: list[str]  # reference texts: the statement and the phrasings, NFC
     ref_negated: np.ndarray  # bool per reference
     emb: np.ndarray  # (len(refs), dim)
     keywords: tuple[CompiledKeyword, ...]

@@ -21,6 +21,7 @@ from grader.csv_in import CsvInputError, Table, read_table
 from grader.drafting import draft_id, rubric_from_reference, sanitize_id
 from grader.engine import Grader
 from grader.evaluate.report import labelled_report
+from grader.rubric.ids import resolve_question_id
 from grader.rubric.schema import Rubric
 from grader.score.calibration import Calibration
 from grader.text.normalize import nfc
@@ -163,13 +164,14 @@ def rubrics_for_rows(
     ids: list[str] = []
     for row in rows:
         has_ref = bool(row.question and row.reference)
-        if row.question_id in spare and not has_ref:
+        if row.question_id and resolve_question_id(row.question_id, spare) and not has_ref:
             # the whole optional set joins, as a grader built on it (e.g. Grader.default()) would have it
             known.update(spare)
             out.extend(spare.values())
             spare = {}
-        if row.question_id in known:
-            ids.append(row.question_id)
+        named = resolve_question_id(row.question_id, known) if row.question_id else None  # the one id rule
+        if named is not None:
+            ids.append(named)
             continue
         key = (_same(row.question), _same(row.reference))
         if key in by_text:
@@ -209,9 +211,10 @@ def grader_for_rows(
     """
     if isinstance(grader_or_builder, Grader):
         g = grader_or_builder
-        base = list(rubrics) or [r for r in g.rubrics.values() if any(row.question_id == r.id for row in rows)]
-        if not rubrics and all(row.question_id in g.rubrics for row in rows):
-            return g, [row.question_id for row in rows]
+        named = [resolve_question_id(row.question_id, g.rubrics) for row in rows]
+        base = list(rubrics) or [r for r in g.rubrics.values() if r.id in named]
+        if not rubrics and all(q is not None for q in named):
+            return g, [q for q in named if q is not None]
         rubric_set, ids = rubrics_for_rows(rows, base, optional=optional)
         return Grader(rubric_set, g.encoder, params=g.params), ids
     rubric_set, ids = rubrics_for_rows(rows, rubrics, optional=optional)

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from grader.rubric.load import LoadedRubric, Problem, RubricError, find_rubric_files, read_rubric_file
+from grader.rubric.load import (
+    RUBRIC_SUFFIXES,
+    LoadedRubric,
+    Problem,
+    RubricError,
+    discover_rubric_files,
+    read_question_id,
+    read_rubric_file,
+)
 from grader.rubric.schema import Keyword, Phrasings
 from grader.text.normalize import fold, normalize
-from grader.text.patterns import CompiledPattern, pattern_matches_text
+from grader.text.language import detect_language
+from grader.text.patterns import CompiledPattern, clauses_of, find_pattern
+
+
+#: The most (pattern term x clause word) comparisons one rubric's pattern check may take: about 0.4 µs each,
+#: so under a second; the shipped rubrics need at most about 320,000.
+MAX_PATTERN_CHECKS = 2_000_000
 
 
 def _key(text: str) -> str:
@@ -123,25 +138,41 @@ def _check_patterns(loaded: LoadedRubric, add: Callable[..., None]) -> None:
 
     Checked against every point's statement and phrasings, the model answer, and
     the examples that do not list the misconception: a pattern that matches
-    them would cancel points of correct answers.
+    them would cancel points of correct answers. Each text is split into clauses
+    once; a rubric that would need more than :data:`MAX_PATTERN_CHECKS` term × word
+    comparisons is refused instead (it would take seconds to check, and to grade).
     """
     r = loaded.rubric
+    if not any(m.patterns for m in r.misconceptions):
+        return
     correct: list[tuple[str, str]] = []
     for p in r.points:
         for text in (p.statement.vi, p.statement.en, *p.phrasings.all()):
             correct.append((f"point '{p.id}'", text))
     if r.model_answer is not None:
         correct += [("the model answer", t) for t in (r.model_answer.vi, r.model_answer.en) if t]
+    examples = [(k, ex, (f"example {k + 1} ({ex.kind})", ex.answer)) for k, ex in enumerate(r.examples) if ex.kind != "misconception"]
+    prepared = {text: (detect_language(text) == "en", clauses_of(text)) for _, text in [*correct, *(e[2] for e in examples)]}
+    # The work is about (patterns + their terms) x (words of the clauses searched).
+    words = sum(1 + len(c.split()) for _, parts in prepared.values() for c in parts)
+    terms = sum(1 + sum(len(g) for g in p.terms) + len(p.unless) for m in r.misconceptions for p in m.patterns)
+    checks = terms * words
+    if checks > MAX_PATTERN_CHECKS:
+        first = next(i for i, m in enumerate(r.misconceptions) if m.patterns)
+        add(
+            ("misconceptions", first, "patterns"),
+            f"checking the patterns against the rubric's own texts would take {checks:,} term x word comparisons, "
+            f"over the {MAX_PATTERN_CHECKS:,} allowed",
+            "use fewer patterns, or fewer (or shorter) phrasings and examples",
+        )
+        return
     for i, m in enumerate(r.misconceptions):
+        texts = correct + [owner_text for _, ex, owner_text in examples if m.id not in ex.misconceptions]
         for j, pattern in enumerate(m.patterns):
             compiled = CompiledPattern.build(pattern.terms, pattern.window, pattern.unless)
-            texts = correct + [
-                (f"example {k + 1} ({ex.kind})", ex.answer)
-                for k, ex in enumerate(r.examples)
-                if m.id not in ex.misconceptions and ex.kind != "misconception"
-            ]
             for owner, text in texts:
-                hit = pattern_matches_text(compiled, text)
+                english, parts = prepared[text]
+                hit = next((h for c in parts if (h := find_pattern(compiled, c, english))), None)
                 if hit is not None:
                     add(
                         ("misconceptions", i, "patterns", j),
@@ -151,17 +182,22 @@ def _check_patterns(loaded: LoadedRubric, add: Callable[..., None]) -> None:
                     break
 
 
-def validate_paths(paths: Iterable[str | Path]) -> tuple[list[LoadedRubric], list[Problem]]:
-    """Load and check every rubric file under ``paths``; collect all problems, never raise."""
-    files = find_rubric_files(paths)
-    problems: list[Problem] = []
+def validate_paths(
+    paths: Iterable[str | Path], *, rubric_set: Iterable[str | Path] | None = None
+) -> tuple[list[LoadedRubric], list[Problem]]:
+    """Load and check every rubric file under ``paths``; collect all problems, never raise.
+
+    Each file is read once however often it is named. ``rubric_set``: files or folders of the
+    rubric set the named files belong to (see :func:`rubric_set_of`); a named file whose question
+    id another file of the set uses is an error too (the files of the set are read, not checked).
+    """
+    paths = list(paths)
+    files, problems = discover_rubric_files(paths)
     loaded: list[LoadedRubric] = []
-    if not files:
-        problems.append(Problem(" ".join(str(p) for p in paths) or ".", 1, "no rubric files found", "pass .yaml files or a folder holding them"))
+    if not files and not problems:
+        where = " ".join(str(p) for p in paths) or "."
+        problems.append(Problem(where, 1, "no rubric files found", "pass .yaml files or a folder holding them"))
     for f in files:
-        if not f.exists():
-            problems.append(Problem(str(f), 1, "no such file", "check the path"))
-            continue
         try:
             lr = read_rubric_file(f)
         except RubricError as exc:
@@ -178,7 +214,45 @@ def validate_paths(paths: Iterable[str | Path]) -> tuple[list[LoadedRubric], lis
             )
         else:
             by_id[lr.rubric.id] = lr
+    if rubric_set is not None:
+        problems.extend(_clashes_with_set(loaded, rubric_set, {os.path.realpath(f) for f in files}))
     return loaded, problems
+
+
+def _clashes_with_set(loaded: list[LoadedRubric], rubric_set: Iterable[str | Path], named: set[str]) -> list[Problem]:
+    """The named rubrics whose question id a file of the set (not named itself) already uses."""
+    ids = {lr.rubric.id: lr for lr in loaded}
+    out = []
+    others, _ = discover_rubric_files(rubric_set)  # a broken file of the set is not the named files' problem
+    for f in others:
+        if os.path.realpath(f) in named:
+            continue
+        other = read_question_id(f)
+        lr = ids.get(other) if other is not None else None
+        if lr is not None:
+            shown = os.path.relpath(f) if not os.path.relpath(f).startswith("..") else str(f)  # as the user named the set
+            out.append(Problem(lr.path, lr.line_of(("id",)), f"question id '{other}' is already used by {shown}", "give each question its own id"))
+    return out
+
+
+def rubric_set_of(files: Iterable[str | Path]) -> list[Path]:
+    """The rubric set that named files belong to, for the question-id check across it (the pre-commit hook passes
+    only the changed files): for each file, the nearest folder above it called ``rubrics`` (the hooks' default
+    ``files:``), searched recursively, else the rubric files beside it."""
+    out: dict[str, Path] = {}
+    for raw in files:
+        p = Path(raw)
+        if p.is_dir():
+            continue
+        absolute = Path(os.path.abspath(p))  # not resolved: a link's folder is where it is named
+        home = next((a for a in absolute.parents if a.name == "rubrics"), None)
+        if home is not None:
+            out.setdefault(str(home), home)
+        elif absolute.parent.is_dir():
+            for sibling in sorted(absolute.parent.iterdir()):
+                if sibling.suffix in RUBRIC_SUFFIXES:
+                    out.setdefault(str(sibling), sibling)
+    return list(out.values())
 
 
 def load_rubric_set(paths: Iterable[str | Path]) -> list[LoadedRubric]:

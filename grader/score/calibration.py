@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from grader.atomic import write_atomic
 from grader.result import HARD_FLAGS, GradeResult
 from grader.score.combine import sigmoid
+from grader.score.notes import note, result_language
 from grader.signature import Signature
 
 CALIBRATION_FORMAT = 1
@@ -150,25 +151,27 @@ class Calibration(BaseModel):
             return None
         return self.calibrated_score(result) >= self.threshold
 
-    def apply(self, result: GradeResult) -> GradeResult:
+    def apply(self, result: GradeResult, lang: str | None = None) -> GradeResult:
         """A copy of ``result`` with the calibrated score and mark, a note keeping the raw score, and a signature suffix.
 
-        Already calibrated results (their signature names a calibration) are returned unchanged.
+        The note is in ``lang`` ('vi' or 'en'; default: the answer's). Already calibrated results (their
+        signature names a calibration) are returned unchanged.
         """
         signature = Signature.parse(result.signature)
         if signature.calibration is not None:
             return result
         raw = raw_score(result)
         score = round(self.calibrated_score(result), 4)
-        note = f"calibrated score {score:.2f} (raw engine score {raw:.2f}"
+        lang = lang or result_language(result.language)
         if self.threshold is not None:
-            verdict = "correct" if score >= self.threshold else "not correct"
-            note += f"; judged {verdict} at threshold {self.threshold:.2f}"
-        note += ")"
+            verdict = note("correct" if score >= self.threshold else "not_correct", lang)
+            text = note("calibrated_judged", lang, score=score, raw=raw, verdict=verdict, threshold=self.threshold)
+        else:
+            text = note("calibrated", lang, score=score, raw=raw)
         update: dict[str, object] = {
             "score": score,
             "mark": round(score * result.total, 2),
-            "notes": [*result.notes, note],
+            "notes": [*result.notes, text],
             "signature": signature.calibrated(self.digest()).format(),
         }
         if "raw_score" in type(result).model_fields:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.analysis import AnswerAnalysis
+from grader.analysis import MAX_ANSWER_CHARS, AnswerAnalysis
 from grader.compile import CompiledRubric
 from grader.match.evidence import AnswerEvidence, TargetEvidence
 from grader.result import Evidence, Flag, GradeResult, MisconceptionResult, PointResult, Status
 from grader.score.combine import misconception_probability, point_probability
 from grader.score.guards import answer_guards, detected_misconceptions, negated_answer
+from grader.score.notes import note, result_language
 from grader.score.params import CombinerParams
 from grader.text.segment import word_count
 
@@ -46,14 +47,15 @@ def _evidence(analysis: AnswerAnalysis, ev: TargetEvidence) -> Evidence | None:
     if ev.segment < 0:
         return None
     s = analysis.segments[ev.segment]
-    return Evidence(text=s.text, start=s.start, end=s.end)
+    start, end = analysis.to_original(s.start, s.end)  # quote what the candidate wrote, not its restoration
+    return Evidence(text=analysis.original[start:end], start=start, end=end)
 
 
 def feedback_language(analysis: AnswerAnalysis, requested: str | None) -> str:
     """The language of the feedback: ``requested`` ('vi' or 'en'), else English for English answers, else Vietnamese."""
     if requested in ("vi", "en"):
         return requested
-    return "en" if analysis.language == "en" else "vi"
+    return result_language(analysis.language)
 
 
 def _status(ev: TargetEvidence, coverage: float, short: bool, contradicted: bool, params: CombinerParams) -> Status:
@@ -82,7 +84,7 @@ def score_answer(
     notes: list[str] = []
     if analysis.truncated:
         flags.append("truncated")
-        notes.append("the answer was cut to its first 6000 characters")
+        notes.append(note("truncated", lang, chars=MAX_ANSWER_CHARS))
     points_ev = evidence.points
 
     # Misconceptions: detected claims cancel the points they contradict.
@@ -149,7 +151,7 @@ def score_answer(
     if verdict is not None:
         any_negated = True
         score = verdict.score
-        notes.append(verdict.note)
+        notes.append(verdict.note_in(lang))
         steps.append(ScoreStep(f"{verdict.note}: x {params.negated_factor:g}", score))
     if any_negated:
         flags.append("negated")
@@ -157,7 +159,7 @@ def score_answer(
     covered = sum(p.status == "covered" for p in point_results)
     for verdict in answer_guards(score, evidence, covered, params, rubric.id):
         flags.append(verdict.flag)
-        notes.append(verdict.note)
+        notes.append(verdict.note_in(lang))
         score = verdict.score
         steps.append(ScoreStep(verdict.note, score))
     final = round(min(1.0, max(0.0, score)), 4)
@@ -165,7 +167,7 @@ def score_answer(
         steps.append(ScoreStep("clipped to [0, 1]", final))
     result = GradeResult(
         question_id=rubric.id,
-        answer=analysis.text,
+        answer=analysis.original,
         score=final,
         mark=round(final * rubric.total, 2),
         total=rubric.total,

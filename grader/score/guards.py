@@ -9,20 +9,31 @@ list of terms is capped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from grader.match.evidence import AnswerEvidence, TargetEvidence
 from grader.result import Flag
+from grader.score.notes import note
 from grader.score.params import CombinerParams
 
 
 @dataclass(frozen=True)
 class GuardVerdict:
-    """A guard that fired: its flag, the note that explains it, and the score it leaves."""
+    """A guard that fired: its flag, the score it leaves, and the values of the note that explains it."""
 
     flag: Flag
-    note: str
     score: float
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def note_in(self, lang: str) -> str:
+        """The note in ``lang`` ('vi' or 'en'), from :data:`grader.score.notes.NOTES`."""
+        return note(self.flag, lang, **self.values)
+
+    @property
+    def note(self) -> str:
+        """The note in English (the trace's steps)."""
+        return self.note_in("en")
 
 
 def detected_misconceptions(
@@ -44,7 +55,7 @@ def negated_answer(score: float, evidence: AnswerEvidence, params: CombinerParam
     share = evidence.contra_share if params.signals == "probe" else evidence.negated_share
     if share < params.negated_answer_at:
         return None
-    return GuardVerdict("negated", f"{share:.0%} of the on-topic clauses are negated", score * params.negated_factor)
+    return GuardVerdict("negated", score * params.negated_factor, {"share": share})
 
 
 def answer_guards(
@@ -53,21 +64,19 @@ def answer_guards(
     """The answer-level guards that fire, in order: empty or a copy of the question (final), else a list of
     terms (capped) and an answer to another question."""
     if evidence.empty:
-        return [GuardVerdict("empty", "the answer is empty", 0.0)]
+        return [GuardVerdict("empty", 0.0)]
     if evidence.copies_question:
-        return [GuardVerdict("copies_question", "the answer restates the question without answering it", 0.0)]
+        return [GuardVerdict("copies_question", 0.0)]
     out = []
     listed = evidence.list_share if params.signals == "probe" else evidence.keyword_list
     if listed >= params.keyword_list_at and score > params.keyword_list_cap:
         score = params.keyword_list_cap
-        out.append(
-            GuardVerdict("keyword_list", f"a list of terms without explanation earns at most {params.keyword_list_cap:.2f}", score)
-        )
+        out.append(GuardVerdict("keyword_list", score, {"cap": params.keyword_list_cap}))
     elif params.signals == "probe" and evidence.salad_share >= params.salad_at and score > params.keyword_list_cap:
         score = params.keyword_list_cap
-        out.append(GuardVerdict("word_salad", f"words without sentence structure earn at most {params.keyword_list_cap:.2f}", score))
+        out.append(GuardVerdict("word_salad", score, {"cap": params.keyword_list_cap}))
     # Off-topic: it matches another question clearly better, and this one weakly or in one point only.
     topic = evidence.topic
     if topic.best_other >= topic.own + params.off_topic_margin and (topic.own < params.off_topic_z or covered_points <= 1):
-        out.append(GuardVerdict("off_topic", f"the answer addresses another question ({topic.best_other_id}), not {question_id}", 0.0))
+        out.append(GuardVerdict("off_topic", 0.0, {"other": topic.best_other_id, "question": question_id}))
     return out

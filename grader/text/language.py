@@ -11,6 +11,10 @@ from grader.text.normalize import diacritic_ratio, fold, normalize
 LanguageForm = Literal["vi", "vi_nodiac", "en", "mixed", "unknown"]
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_VOWEL = re.compile("[aeiouy]", re.IGNORECASE)
+# The shape of a Vietnamese syllable without its marks: an initial consonant, one to three vowels, a final
+# consonant. "parameters", "double", "batch" are not shaped so; "train" and "the" are, and stay undecided.
+_VI_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?$")
 
 
 def detect_language(text: str) -> LanguageForm:
@@ -28,4 +32,9 @@ def detect_language(text: str) -> LanguageForm:
         return "vi_nodiac"
     if en_hits:
         return "en"
-    return "vi_nodiac" if vi_hits else "unknown"
+    if vi_hits:
+        return "vi_nodiac"
+    # No function word at all ("Parameters double."): words that no Vietnamese syllable is shaped like are English.
+    long = [w for w in folded if len(w) >= 3 and _VOWEL.search(w)]  # "sdfghj" is no word of either language
+    foreign = sum(not _VI_SYLLABLE.match(w.lower()) for w in long)
+    return "en" if long and 2 * foreign >= len(long) else "unknown"

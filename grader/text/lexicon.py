@@ -7,7 +7,9 @@ Each consumer combines the same core lists with the few words its job needs:
 * the keyword-list guard looks for function words that an explanation has and a bare
   list of terms lacks;
 * drafting a rubric drops stop words when it picks keywords;
-* negation cues (:mod:`grader.text.negation`) are regular-expression alternations, longest first.
+* negation cues (:mod:`grader.text.negation`) are regular-expression alternations, longest first;
+* the diacritic restorer (:mod:`grader.text.restore`) reads a lone letter beside some words as a
+  variable rather than shorthand, and its model build counts the English stop words as English.
 
 The lists are data: changing one changes grades, so each addition is measured on the fixtures.
 """
@@ -139,3 +141,15 @@ TERSE_DROP_EN = frozenset(_words("the a an is are was were of to that this it it
 TERSE_DROP_VI = frozenset(_words("thì là của các những một cái được rằng mà nó này đó ấy rất cũng sẽ đã đang thôi nhé ạ à ơi luôn vậy"))
 # Connectives a hurried answer writes as an arrow.
 TERSE_ARROW_WORDS = r"so|therefore|because|which means|nên|vì vậy|do đó|dẫn đến|leads to|causes|makes"
+
+# --- the diacritic restorer (grader.text.restore): words around a letter that make it a variable, not
+# shorthand ("top k", "chọn k cụm", "k láng giềng", "k lần"), folded. Only words that never sit next to
+# "không" in these answers ("không phân biệt", "bằng không" do).
+RESTORE_VARIABLE_BEFORE = frozenset(_words("top chon"))
+RESTORE_VARIABLE_AFTER = frozenset(
+    _words("cum lang lan nhom diem mau lop chieu buoc fold folds")
+    + _words("neighbor neighbors neighbour neighbours nearest cluster clusters means")
+)
+# English words the restorer's model knows as English besides those of the rubrics' English text
+# (grader.train.restorer): the function and stop words above.
+RESTORE_ENGLISH_STOP = frozenset(STOP_EN | LIST_EN_FUNCTION)
