@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -48,8 +49,17 @@ def _logistic(x: list[list[float]], y: list[int]) -> tuple[float, ...]:
     return (float(model.intercept_[0]), *(float(c) for c in model.coef_[0]))
 
 
-def fit_combiner(grader: Grader, fixtures: Sequence[Fixture], analyses: Sequence[AnswerAnalysis] | None = None) -> CombinerParams:
-    """Fit the combiner on ``fixtures`` (callers pass the fit split); ``grader`` is only read."""
+def fit_combiner(
+    grader: Grader,
+    fixtures: Sequence[Fixture],
+    analyses: Sequence[AnswerAnalysis] | None = None,
+    *,
+    signals: Literal["probe", "rules"] = "probe",
+) -> CombinerParams:
+    """Fit the combiner on ``fixtures`` (callers pass the fit split); ``grader`` is only read.
+
+    ``signals``: whether the list, word-salad and negated-answer guards read the rubric probe or the
+    hand rules (an ablation; the probe is what ships)."""
     # ids by the one rule (case and surrounding spaces ignored); fixtures of other questions are left out
     fixtures = [dataclasses.replace(f, question_id=q) for f in fixtures if (q := resolve_question_id(f.question_id, grader.rubrics))]
     if analyses is None:
@@ -69,7 +79,7 @@ def fit_combiner(grader: Grader, fixtures: Sequence[Fixture], analyses: Sequence
             my.append(int(m.target.id in f.misconceptions))
     point_coef = _logistic(px, py)
     mis_coef = _logistic(mx, my) if len(set(my)) == 2 else CombinerParams().misconception
-    base = CombinerParams(point=point_coef, misconception=mis_coef)  # type: ignore[arg-type]
+    base = CombinerParams(point=point_coef, misconception=mis_coef, signals=signals)  # type: ignore[arg-type]
 
     human = np.array([f.human_score for f in fixtures])
 

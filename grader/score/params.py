@@ -59,8 +59,22 @@ class CombinerParams(BaseModel):
     def load(cls, path: Path | None = None) -> CombinerParams:
         """Parameters from ``path``, else the bundled file, else the defaults."""
         if path is not None:
-            return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+            return cls._parse(Path(path).read_text(encoding="utf-8"), str(path))
         bundled = resources.files("grader.data").joinpath("combiner.json")
         if bundled.is_file():
-            return cls.model_validate_json(bundled.read_text(encoding="utf-8"))
+            return cls._parse(bundled.read_text(encoding="utf-8"), "grader/data/combiner.json")
         return cls()
+
+    @classmethod
+    def _parse(cls, text: str, name: str) -> CombinerParams:
+        # A file fitted for another feature set cannot be read as this one: say so rather than list fields.
+        try:
+            version = json.loads(text).get("version")
+        except (ValueError, AttributeError):
+            version = None
+        if version is not None and version != cls.model_fields["version"].default:
+            raise ValueError(
+                f"{name}: combiner parameters of version {version}, this engine reads version "
+                f"{cls.model_fields['version'].default} (refit them with: grader fit FIXTURES -o {name})"
+            )
+        return cls.model_validate_json(text)
