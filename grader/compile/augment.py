@@ -24,6 +24,10 @@ from grader.text.lexicon import (
     EN_VERBS_TO_DENY,
     REVERSAL_PAIRS_EN,
     REVERSAL_PAIRS_VI,
+    SPOKEN_FILLERS_EN,
+    SPOKEN_FILLERS_VI,
+    SPOKEN_OPENINGS_EN,
+    SPOKEN_OPENINGS_VI,
     TERSE_ARROW_WORDS,
     TERSE_DROP_EN,
     TERSE_DROP_VI,
@@ -109,6 +113,21 @@ def hurried(text: str) -> str:
     if is_vietnamese(out) and rng.random() < 0.6:
         out = unmarked(out)
     return out.lower() if rng.random() < 0.5 else out
+
+
+def spoken(text: str) -> str:
+    """A copy as said aloud in an interview: an opening and a few fillers between the words."""
+    rng = rng_for(text, "spoken")
+    vi = is_vietnamese(text)
+    words = text.rstrip(".").split()
+    fillers = SPOKEN_FILLERS_VI if vi else SPOKEN_FILLERS_EN
+    for _ in range(min(3, len(words) // 4)):
+        words.insert(rng.randrange(1, len(words)), rng.choice(fillers) + ",")
+    opening = rng.choice(SPOKEN_OPENINGS_VI if vi else SPOKEN_OPENINGS_EN)
+    first = words[0] if words and not words[0][1:2].isupper() else None
+    if first:
+        words[0] = first[0].lower() + first[1:]
+    return " ".join([opening, *words]) + "..."
 
 
 def shuffled(text: str) -> str | None:

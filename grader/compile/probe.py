@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.compile.augment import denied, hurried, is_vietnamese, reversed_claim, rng_for, shuffled, term_list, unmarked
+from grader.compile.augment import denied, hurried, is_vietnamese, reversed_claim, rng_for, shuffled, spoken, term_list, unmarked
 from grader.rubric.schema import Rubric
 
 NONE = "none"
@@ -64,6 +64,7 @@ def training_texts(rubric: Rubric, others: Sequence[str], background: Sequence[s
             if is_vietnamese(text):
                 out.append((unmarked(text), label))
             out.append((hurried(text), label))
+            out.append((spoken(text), label))
             for contra in (denied(text), reversed_claim(text)):
                 if contra and contra != text:
                     out.append((contra, contra_class(point.id)))
@@ -73,6 +74,7 @@ def training_texts(rubric: Rubric, others: Sequence[str], background: Sequence[s
     for m in rubric.misconceptions:
         for text in _statement_and_phrasings(m):
             out.append((text, misconception_class(m.id)))
+            out.append((spoken(text), misconception_class(m.id)))
             if is_vietnamese(text):
                 out.append((unmarked(text), misconception_class(m.id)))
     terms = sorted({form for p in rubric.points for k in p.keywords for form in (k.term, *k.aliases)})

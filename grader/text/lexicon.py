@@ -153,3 +153,8 @@ RESTORE_VARIABLE_AFTER = frozenset(
 # English words the restorer's model knows as English besides those of the rubrics' English text
 # (grader.train.restorer): the function and stop words above.
 RESTORE_ENGLISH_STOP = frozenset(STOP_EN | LIST_EN_FUNCTION)
+# How an answer is said aloud (interview transcripts): openings and fillers that carry no claim.
+SPOKEN_OPENINGS_EN = ("So, um,", "Okay so", "Well, basically,", "Uh, I think", "Right, so", "Hmm, so like,")
+SPOKEN_OPENINGS_VI = ("Dạ,", "Ờ thì", "Dạ em nghĩ là", "À, kiểu như là", "Thì mình hiểu là", "Ừm, em nghĩ")
+SPOKEN_FILLERS_EN = ("um", "uh", "like", "you know", "basically", "kind of", "I mean")
+SPOKEN_FILLERS_VI = ("ờ", "kiểu", "thì", "á", "ạ", "kiểu như", "nói chung là", "đó")
