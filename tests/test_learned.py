@@ -144,3 +144,31 @@ def test_quality_on_the_dev_set_written_blind(grader):
     tiny = [s for f, s in zip(fixtures, scores) if len(f.answer.split()) <= 1]
     assert tiny and max(tiny) <= 0.05, tiny
     assert statistics.mean(scores) > 0.2  # not a grader that gives everything nothing
+
+
+def test_the_shipped_probes_are_what_fitting_gives(grader):
+    """grader/data/probes.npz holds the bundled rubrics' probes fitted (python -m grader.train.probes): the
+    bundled grader uses them, and refitting one from its examples gives the same numbers."""
+    from grader.compile.build import background_sentences, probe_examples
+    from grader.compile.probe import examples_digest, shipped_probes
+    from grader.train.probes import same
+
+    shipped = shipped_probes()
+    rubrics = [c.rubric for c in grader.compiled.values()]
+    examples = probe_examples(rubrics, background_sentences())
+    digests = {r.id: examples_digest(grader.reference_encoder.model_id, examples[r.id]) for r in rubrics}
+    assert set(digests.values()) == set(shipped), "the shipped probes are stale: python -m grader.train.probes"
+    assert all(grader.compiled[rid].probe is shipped[d] for rid, d in digests.items())
+    refit = fit_probe(examples["q8"], grader.reference_encoder.encode)
+    assert same({"q8": refit}, {"q8": shipped[digests["q8"]]})
+
+
+def test_an_edited_rubric_gets_its_probe_fitted_afresh(grader):
+    from grader.compile.build import compile_rubrics
+
+    q8 = grader.compiled["q8"].rubric
+    point = q8.points[0]
+    edited = q8.model_copy(update={"points": [point.model_copy(update={"id": "renamed"}), *q8.points[1:]]})
+    compiled = compile_rubrics([edited], grader.reference_encoder)
+    probe = compiled["q8"].probe
+    assert probe is not None and "p:renamed" in probe.classes and probe is not grader.compiled["q8"].probe

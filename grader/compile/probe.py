@@ -15,12 +15,22 @@ shuffled words, the question itself). Its classes:
 
 It is trained when the rubric is compiled (a regularised least-squares fit: one linear solve,
 milliseconds, deterministic), so any rubric set gets one, the bundled 12 and a user's alike.
+What costs time is embedding its few thousand training texts once; the probes of the bundled
+rubrics ship fitted (``grader/data/probes.npz``, built by ``python -m grader.train.probes``), each
+under the digest of its training texts and model, so a bundled rubric set compiles without them
+and any change to a rubric (or to the generators) trains that rubric's probe afresh.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -52,6 +62,12 @@ def misconception_class(misconception_id: str) -> str:
 
 def _statement_and_phrasings(item) -> list[str]:  # type: ignore[no-untyped-def]
     return [item.statement.vi, item.statement.en, *item.phrasings.all()]
+
+
+def generated_from(text: str) -> set[str]:
+    """``text`` and every copy :func:`training_texts` may generate from it (what leaving a phrasing out removes)."""
+    copies = {text, unmarked(text), hurried(text), spoken(text), denied(text), reversed_claim(text), shuffled(text)}
+    return {c for c in copies if c}
 
 
 def training_texts(rubric: Rubric, others: Sequence[str], background: Sequence[str]) -> list[tuple[str, str]]:
@@ -132,3 +148,54 @@ def fit_probe(examples: Sequence[tuple[str, str]], embed: Callable[[list[str]], 
     penalty[-1, -1] = 0.0  # the intercept is not shrunk
     weights = np.linalg.solve(z.T @ z + penalty, z.T @ y)
     return RubricProbe(classes, mean.astype(np.float32), scale.astype(np.float32), weights.astype(np.float32))
+
+
+SHIPPED = "probes.npz"
+
+
+def probe_digest(probes: Sequence[RubricProbe]) -> str:
+    """A short hash of fitted probes (their classes and numbers), for result signatures."""
+    h = hashlib.sha256()
+    for p in probes:
+        h.update("\x00".join(p.classes).encode())
+        for a in (p.mean, p.scale, p.weights):
+            h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+    return h.hexdigest()[:8]
+
+
+def examples_digest(model_id: str, examples: Sequence[tuple[str, str]]) -> str:
+    """What a probe was fitted from: the model, the probe's settings and its (text, class) examples."""
+    body = json.dumps([model_id, PROBE_VERSION, RIDGE, TEMPERATURE, list(examples)], ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def save_probes(path: Path | BinaryIO, probes: Mapping[str, RubricProbe]) -> None:
+    """Write ``probes`` (digest -> probe) to one ``.npz`` file."""
+    arrays: dict[str, np.ndarray] = {}
+    for digest in sorted(probes):
+        p = probes[digest]
+        arrays[f"{digest}/classes"] = np.array(p.classes)
+        arrays[f"{digest}/mean"], arrays[f"{digest}/scale"], arrays[f"{digest}/weights"] = p.mean, p.scale, p.weights
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_probes(source: Path | BinaryIO) -> dict[str, RubricProbe]:
+    """The probes of a file written by :func:`save_probes`, by digest."""
+    with np.load(source, allow_pickle=False) as data:
+        digests = sorted({k.split("/")[0] for k in data.files})
+        return {
+            d: RubricProbe(
+                tuple(str(c) for c in data[f"{d}/classes"]), data[f"{d}/mean"], data[f"{d}/scale"], data[f"{d}/weights"]
+            )
+            for d in digests
+        }
+
+
+@cache
+def shipped_probes() -> dict[str, RubricProbe]:
+    """The fitted probes of the bundled rubrics (empty if the file is absent)."""
+    ref = resources.files("grader.data").joinpath(SHIPPED)
+    if not ref.is_file():
+        return {}
+    with ref.open("rb") as f:
+        return load_probes(f)

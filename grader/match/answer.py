@@ -19,6 +19,7 @@ from grader.match.polarity import adds_negation
 from grader.match.similarity import RubricSimilarity
 from grader.text.lexicon import LIST_EN_FUNCTION, LIST_VI_FUNCTION, LIST_VI_FUNCTION_FOLDED
 from grader.text.normalize import diacritic_ratio, fold, nfc
+from grader.text.negation import negation_explained
 
 _SEPARATORS = re.compile(r"[,;/|\n•·]+|\s-\s")
 # A word: a whitespace-delimited run of letters, punctuation around it and a possessive 's left out;
@@ -106,5 +107,9 @@ def structure_shares(similarity: RubricSimilarity) -> tuple[float, float, float]
         return 0.0, 0.0, 0.0
     top = [probe.classes[k] for k in proba[leaves].argmax(axis=1)]
     on_topic = [c for c in top if c.startswith(("p:", "c:"))]
-    contra = sum(c.startswith("c:") for c in on_topic) / len(on_topic) if on_topic else 0.0
+    # The probe learned denials mostly from inserted negations; where the exact rules read every negation
+    # word of a segment as something else ("bằng không": zero), the segment does not contradict.
+    segments = similarity.analysis.segments
+    contra = sum(c.startswith("c:") and not negation_explained(segments[k].text) for k, c in zip(leaves, top))
+    contra = contra / len(on_topic) if on_topic else 0.0
     return top.count(LIST) / len(top), top.count(SALAD) / len(top), contra
