@@ -182,6 +182,7 @@ def reference_features(
     clause_w: np.ndarray,
     demoted_vecs: tuple[np.ndarray, np.ndarray],
     idf: Callable[[str], float],
+    answer_vec: np.ndarray,
 ) -> dict[str, float]:
     """Answer-vs-reference features that need no rubric.
 
@@ -193,15 +194,15 @@ def reference_features(
     different parity of negating words.
     """
     ans_dem, ref_dem = demoted_words(item.answer, item.question), demoted_words(item.reference, item.question)
-    rows = np.vstack([an.segment_emb, an.answer_emb[None, :]]) if len(an.segments) else an.answer_emb[None, :]
+    rows = np.vstack([an.segment_emb, answer_vec[None, :]]) if len(an.segments) else answer_vec[None, :]
     cover = (rows @ clause_vecs.T).max(axis=0)
     ref_stems, q_stems, ans_stems = _stems(item.reference), _stems(item.question), _stems(item.answer)
     novel = ref_stems - q_stems
     ans_words = len(re.findall(r"\w+", item.answer))
     ref_words = len(re.findall(r"\w+", item.reference))
     return {
-        "cos_ref": float(an.answer_emb @ ref_vec),
-        "cos_question": float(an.answer_emb @ q_vec),
+        "cos_ref": float(answer_vec @ ref_vec),
+        "cos_question": float(answer_vec @ q_vec),
         "clause_mean": float((cover * clause_w).sum() / clause_w.sum()),
         "clause_min": float(cover.min()),
         "clause_max": float(cover.max()),
@@ -261,11 +262,13 @@ def featurise(items: list[Item], encoder: CachedEncoder, log: Callable[[str], No
     dem_refs = dict(zip(pairs, encoder.encode([demote_question(r, q).strip() or " " for q, r in pairs])))
     # IDF from the corpus' own answers (all splits, no labels): unsupervised.
     idf = idf_weights(it.answer for it in items)
-    for it, qid, an, dv in zip(items, ids, analyses, dem_answers):
+    # The whole answer's embedding (the engine itself no longer computes one: it grades segments).
+    whole = encoder.encode([an.text.strip() or " " for an in analyses])
+    for it, qid, an, dv, av in zip(items, ids, analyses, dem_answers, whole):
         cv, cw = clauses[qid]
         dr = dem_refs[(it.question, it.reference)]
-        it.features = reference_features(it, an, vecs[nfc(it.reference)], vecs[nfc(it.question)], cv, cw, (dv, dr), idf)
-        it.vector = an.answer_emb
+        it.features = reference_features(it, an, vecs[nfc(it.reference)], vecs[nfc(it.question)], cv, cw, (dv, dr), idf, av)
+        it.vector = av
     log(f"  reference features (question demoting, word alignment) in {time.perf_counter() - t:.0f} s")
     add_marked_neighbours(items)
     return grader

@@ -45,7 +45,6 @@ class AnswerAnalysis:
     language: LanguageForm
     segments: list[Segment]
     segment_emb: np.ndarray  # (len(segments), dim)
-    answer_emb: np.ndarray  # (dim,) the whole answer
     truncated: bool = False
     leaves: list[int] = field(default_factory=list)
     sentence_of: list[int] = field(default_factory=list)
@@ -101,7 +100,6 @@ def analyse_many(texts: Sequence[str], encoder: Encoder, *, restoring: bool = Tr
     to_encode: list[str] = []
     for p in prepared:
         to_encode.extend(s.text for s in p.segments)
-        to_encode.append(p.restoration.text.strip() or " ")
     vectors = encoder.encode(to_encode) if to_encode else np.zeros((0, 1), dtype=np.float32)
     out: list[AnswerAnalysis] = []
     i = 0
@@ -117,7 +115,6 @@ def analyse_many(texts: Sequence[str], encoder: Encoder, *, restoring: bool = Tr
                 language=p.language,
                 segments=segs,
                 segment_emb=vectors[i : i + n],
-                answer_emb=vectors[i + n],
                 truncated=p.truncated,
                 leaves=_leaves(segs),
                 sentence_of=[_sentence_of(segs, k) for k in range(n)],
@@ -125,7 +122,7 @@ def analyse_many(texts: Sequence[str], encoder: Encoder, *, restoring: bool = Tr
                 restoration=p.restoration,
             )
         )
-        i += n + 1
+        i += n
     return out
 
 

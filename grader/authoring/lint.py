@@ -1,8 +1,8 @@
 """``grader lint``: authoring checks that need the model.
 
 Each reference phrasing is graded by the real engine as if a candidate had written it, with the
-phrasing itself left out of its point's (or misconception's) references: a held-out phrasing is a
-new answer saying the same thing. Then:
+phrasing itself left out of its point's (or misconception's) references and out of the rubric's probe
+(refitted without it and its generated copies): a held-out phrasing is a new answer saying the same thing. Then:
 
 * a point phrasing must not earn another point fully: if its own point is missing it reads as the
   other point (misplaced), else it is ambiguous. A phrasing that its siblings alone do not
@@ -22,8 +22,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from grader.analysis import analyse_many
 from grader.compile import CompiledRubric, background_sentences
+from grader.compile.build import probe_examples
+from grader.compile.probe import RubricProbe, fit_probe, generated_from
 from grader.engine import Grader
 from grader.match import collect_evidence
 from grader.result import GradeResult
@@ -54,8 +58,11 @@ def _refs(lr: LoadedRubric) -> list[_Ref]:
     return out
 
 
-def held_out(compiled: CompiledRubric, section: str, index: int, text: str) -> CompiledRubric:
-    """``compiled`` with ``text`` (and its accent-folded copy) left out of one target's references."""
+def held_out(compiled: CompiledRubric, section: str, index: int, text: str, probe: RubricProbe | None = None) -> CompiledRubric:
+    """``compiled`` with ``text`` (and its accent-folded copy) left out of one target's references, and
+    ``probe`` (one fitted without it) in place of the rubric's."""
+    if probe is not None:
+        compiled = dataclasses.replace(compiled, probe=probe)
     targets = list(compiled.points if section == "points" else compiled.misconceptions)
     target = targets[index]
     keep = [k for k, ref in enumerate(target.refs) if ref not in (text, fold(text))]
@@ -63,6 +70,22 @@ def held_out(compiled: CompiledRubric, section: str, index: int, text: str) -> C
         return compiled
     targets[index] = dataclasses.replace(target, refs=[target.refs[k] for k in keep], ref_negated=target.ref_negated[keep], emb=target.emb[keep])
     return dataclasses.replace(compiled, **{section: targets})
+
+
+class _HeldOutProbes:
+    """The rubric's probe refitted without one phrasing and its generated copies: the probe learned from
+    every phrasing, so a phrasing graded as a candidate's answer must be unknown to it as well."""
+
+    def __init__(self, grader: Grader, rubric_id: str):
+        rubrics = [c.rubric for c in grader.compiled.values()]
+        self.examples = probe_examples(rubrics, background_sentences())[rubric_id]
+        texts = list(dict.fromkeys(t for t, _ in self.examples))
+        self.vectors = dict(zip(texts, grader.reference_encoder.encode(texts)))
+
+    def without(self, text: str) -> RubricProbe:
+        gone = generated_from(text)
+        kept = [(t, c) for t, c in self.examples if t not in gone]
+        return fit_probe(kept, lambda ts: np.stack([self.vectors[t] for t in ts]))
 
 
 def _graded(grader: Grader, lr: LoadedRubric, refs: list[_Ref]) -> tuple[list[GradeResult], list[GradeResult]]:
@@ -74,9 +97,11 @@ def _graded(grader: Grader, lr: LoadedRubric, refs: list[_Ref]) -> tuple[list[Gr
     compiled = grader.compiled[rubric_id]
     others = [c for qid, c in grader.compiled.items() if qid != rubric_id]
     analyses = analyse_many([r.text for r in refs], grader.reference_encoder) if refs else []
+    probes = _HeldOutProbes(grader, rubric_id) if refs and compiled.probe is not None else None
     held, whole = [], []
     for ref, analysis in zip(refs, analyses):
-        evidence = collect_evidence(held_out(compiled, ref.section, ref.index, ref.text), analysis, others)
+        probe = probes.without(ref.text) if probes is not None else None
+        evidence = collect_evidence(held_out(compiled, ref.section, ref.index, ref.text, probe), analysis, others)
         held.append(grader.grade_analysed(rubric_id, analysis, evidence=evidence))
         whole.append(grader.grade_analysed(rubric_id, analysis) if ref.section == "points" else held[-1])
     return held, whole

@@ -10,11 +10,12 @@ The references are embedded through the encoder given (the engine passes a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import numpy as np
 
+from grader.compile.probe import RubricProbe, examples_digest, fit_probe, shipped_probes, training_texts
 from grader.compile.target import MIN_SIGMA, CompiledRubric, Target, reference_match
 from grader.embedding.encoder import Encoder
 from grader.rubric.schema import Misconception, Point, Rubric
@@ -80,8 +81,26 @@ def background_sentences() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def compile_rubrics(rubrics: Sequence[Rubric], encoder: Encoder) -> dict[str, CompiledRubric]:
-    """Embed every reference of every rubric (one encoder call) and fit background statistics."""
+def probe_examples(rubrics: Sequence[Rubric], background: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each rubric's probe examples (:func:`~grader.compile.probe.training_texts`): its own phrasings and
+    generated copies of them, against the other questions' phrasings and the background."""
+    point_texts = {r.id: [t for p in r.points for t in (p.statement.vi, p.statement.en, *p.phrasings.all())] for r in rubrics}
+    return {
+        r.id: [
+            (nfc(t), c)
+            for t, c in training_texts(r, [t for other, ts in point_texts.items() if other != r.id for t in ts], background)
+        ]
+        for r in rubrics
+    }
+
+
+def compile_rubrics(
+    rubrics: Sequence[Rubric], encoder: Encoder, *, fitted: Mapping[str, RubricProbe] | None = None
+) -> dict[str, CompiledRubric]:
+    """Embed every reference of every rubric (one encoder call), fit background statistics and probes.
+
+    ``fitted``: probes already fitted, by :func:`~grader.compile.probe.examples_digest` (default: the
+    bundled rubrics' shipped ones); a rubric whose examples match one skips embedding them."""
     background = background_sentences()
     per_item: list[tuple[Rubric, Point | Misconception, list[str]]] = []
     texts: list[str] = []
@@ -92,6 +111,12 @@ def compile_rubrics(rubrics: Sequence[Rubric], encoder: Encoder) -> dict[str, Co
             texts.extend(refs)
         texts.extend([nfc(r.question.vi), nfc(r.question.en)])
     texts.extend(background)
+    # Each rubric's probe learns from its own phrasings (and generated copies of them) against the
+    # other questions' phrasings and the background: what has no fitted probe yet is embedded in the same call.
+    examples = probe_examples(rubrics, background)
+    fitted = shipped_probes() if fitted is None else fitted
+    ready = {r.id: fitted.get(examples_digest(encoder.model_id, examples[r.id])) for r in rubrics}
+    texts.extend(t for r in rubrics if ready[r.id] is None for t, _ in examples[r.id])
     unique = list(dict.fromkeys(texts))
     vectors = encoder.encode(unique)
     index = {t: i for i, t in enumerate(unique)}
@@ -136,5 +161,6 @@ def compile_rubrics(rubrics: Sequence[Rubric], encoder: Encoder) -> dict[str, Co
             misconceptions=misconceptions,
             question_texts=[normalize(r.question.vi), normalize(r.question.en)],
             question_emb=emb([nfc(r.question.vi), nfc(r.question.en)]),
+            probe=ready[r.id] or fit_probe(examples[r.id], emb),
         )
     return compiled

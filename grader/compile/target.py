@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.compile.probe import RubricProbe
 from grader.rubric.schema import Rubric
 from grader.text.keywords import CompiledKeyword
 from grader.text.patterns import CompiledPattern
@@ -68,6 +69,7 @@ class CompiledRubric:
     misconceptions: list[Target]
     question_texts: list[str]  # normalised vi/en question text
     question_emb: np.ndarray
+    probe: RubricProbe | None = None  # learned from the rubric's own text (grader.compile.probe)
 
     @property
     def id(self) -> str:

@@ -14,10 +14,12 @@ from rapidfuzz import fuzz
 
 from grader.analysis import AnswerAnalysis
 from grader.compile import CompiledRubric
+from grader.compile.probe import LIST, SALAD
 from grader.match.polarity import adds_negation
 from grader.match.similarity import RubricSimilarity
 from grader.text.lexicon import LIST_EN_FUNCTION, LIST_VI_FUNCTION, LIST_VI_FUNCTION_FOLDED
 from grader.text.normalize import diacritic_ratio, fold, nfc
+from grader.text.negation import negation_explained
 
 _SEPARATORS = re.compile(r"[,;/|\n•·]+|\s-\s")
 # A word: a whitespace-delimited run of letters, punctuation around it and a possessive 's left out;
@@ -89,3 +91,25 @@ def negated_share(similarity: RubricSimilarity, min_z: float = 1.0) -> float:
         if adds_negation(analysis.segments[i].text, best_target, best_neg, english, sentence):
             negating += 1
     return negating / relevant if relevant else 0.0
+
+
+def structure_shares(similarity: RubricSimilarity) -> tuple[float, float, float]:
+    """What the rubric probe reads in the answer's smallest segments: (share that are bare lists of terms,
+    share that are words without sentence structure, share of the on-topic ones that contradict a point).
+
+    Learned from the rubric's own text (lists of its keywords, shuffled and denied copies of its
+    phrasings), so a terse but real statement ("derivative ~0 -> vanishing grad") is not a list.
+    """
+    proba = similarity.probe_proba
+    probe = similarity.compiled.probe
+    leaves = similarity.analysis.leaves
+    if proba is None or probe is None or not leaves:
+        return 0.0, 0.0, 0.0
+    top = [probe.classes[k] for k in proba[leaves].argmax(axis=1)]
+    on_topic = [c for c in top if c.startswith(("p:", "c:"))]
+    # The probe learned denials mostly from inserted negations; where the exact rules read every negation
+    # word of a segment as something else ("bằng không": zero), the segment does not contradict.
+    segments = similarity.analysis.segments
+    contra = sum(c.startswith("c:") and not negation_explained(segments[k].text) for k, c in zip(leaves, top))
+    contra = contra / len(on_topic) if on_topic else 0.0
+    return top.count(LIST) / len(top), top.count(SALAD) / len(top), contra

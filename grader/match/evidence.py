@@ -18,8 +18,9 @@ import numpy as np
 
 from grader.analysis import AnswerAnalysis
 from grader.compile import CompiledRubric, Target
-from grader.match.answer import copies_question, keyword_list_score, negated_share
+from grader.match.answer import copies_question, keyword_list_score, negated_share, structure_shares
 from grader.match.polarity import adds_negation
+from grader.compile.probe import contra_class, misconception_class, point_class
 from grader.match.similarity import NO_MATCH, RubricSimilarity
 from grader.text.keywords import KeywordHit, keyword_coverage, match_keyword
 from grader.text.negation import opens_with_break
@@ -50,6 +51,10 @@ class TargetEvidence:
     segment_point_z: float = 0.0
     # For misconceptions: the pattern that states the claim outright, if one matched (``segment`` is its clause).
     pattern: PatternMatch | None = None
+    # The rubric probe (grader.compile.probe): the highest probability, over the segments, that one
+    # states this target, and (points only) that one contradicts it.
+    probe: float = 0.0
+    probe_contra: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class AnswerEvidence:
     copies_question: bool
     empty: bool
     topic: TopicContext
+    # The rubric probe's reading of the answer's smallest segments (grader.match.answer.structure_shares).
+    list_share: float = 0.0
+    salad_share: float = 0.0
+    contra_share: float = 0.0
 
 
 def _has_keyword(target: Target, text: str) -> bool:
@@ -115,6 +124,9 @@ def target_evidence(target: Target, similarity: RubricSimilarity) -> TargetEvide
                 negated = adds_negation(
                     analysis.segments[c].text, target, bool(target.ref_negated[int(best_ref[c])]), english, analysis.segments[c].text
                 )
+    is_point = target.kind == "point"
+    states = similarity.probe_column(point_class(target.id) if is_point else misconception_class(target.id))
+    contra = similarity.probe_column(contra_class(target.id)) if is_point else None
     return TargetEvidence(
         target=target,
         z=z,
@@ -125,6 +137,8 @@ def target_evidence(target: Target, similarity: RubricSimilarity) -> TargetEvide
         keyword_hits=hits,
         required_ok=required_ok,
         negated=negated,
+        probe=float(states.max()) if states is not None else 0.0,
+        probe_contra=float(contra.max()) if contra is not None else 0.0,
     )
 
 
@@ -171,6 +185,7 @@ def collect_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis, others:
     """The parameter-free evidence of one answer for one rubric; ``others``: the set's other rubrics (for the topic)."""
     similarity = RubricSimilarity(compiled, analysis)
     points, mis = rubric_evidence(similarity)
+    list_share, salad_share, contra_share = structure_shares(similarity)
     return AnswerEvidence(
         points=points,
         misconceptions=mis,
@@ -179,4 +194,7 @@ def collect_evidence(compiled: CompiledRubric, analysis: AnswerAnalysis, others:
         copies_question=copies_question(compiled, analysis),
         empty=word_count(analysis.text) == 0,
         topic=topic_context(similarity, others),
+        list_share=list_share,
+        salad_share=salad_share,
+        contra_share=contra_share,
     )

@@ -53,6 +53,20 @@ class RubricSimilarity:
         return np.stack([np.asarray(t.z(self.of(t).match)) for t in self.compiled.points])
 
     @cached_property
+    def probe_proba(self) -> np.ndarray | None:
+        """The rubric probe's class probabilities for every segment, (segments, classes); None without a probe."""
+        probe = self.compiled.probe
+        if probe is None or not self.analysis.segments:
+            return None
+        return probe.proba(self.analysis.segment_emb)
+
+    def probe_column(self, cls: str) -> np.ndarray | None:
+        """Per segment, the probe's probability of class ``cls`` (None if the rubric's probe has no such class)."""
+        proba = self.probe_proba
+        k = self.compiled.probe.index(cls) if self.compiled.probe is not None else None
+        return None if proba is None or k is None else proba[:, k]
+
+    @cached_property
     def topic_strength(self) -> float:
         """How strongly the answer speaks to this question: the mean of its two best point z-scores."""
         if not self.analysis.segments:

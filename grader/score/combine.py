@@ -28,14 +28,14 @@ def point_features(ev: TargetEvidence) -> list[float]:
     of them also resembles its siblings; only keywords should then lift the sibling.
     """
     overshadowed = max(0.0, ev.segment_point_z - ev.z)
-    return [ev.z, ev.keyword_share, ev.z * ev.keyword_share, overshadowed]
+    return [ev.z, ev.keyword_share, ev.z * ev.keyword_share, overshadowed, ev.probe, ev.probe_contra]
 
 
 def misconception_features(ev: TargetEvidence, points: list[TargetEvidence]) -> list[float]:
     """Feature vector of a misconception: its evidence, its margin over the points it contradicts,
     and its margin over the best point on its own evidence segment (a correct point may explain it better)."""
     rivals = [p.z for p in points if p.target.id in ev.target.contradicts] or [max((p.z for p in points), default=0.0)]
-    return [ev.z, ev.keyword_share, ev.z - max(rivals), ev.z - ev.segment_point_z]
+    return [ev.z, ev.keyword_share, ev.z - max(rivals), ev.z - ev.segment_point_z, ev.probe]
 
 
 def point_probability(params: CombinerParams, ev: TargetEvidence) -> float:

@@ -52,7 +52,7 @@ def detected_misconceptions(
 
 def negated_answer(score: float, evidence: AnswerEvidence, params: CombinerParams) -> GuardVerdict | None:
     """Most on-topic clauses deny what they state: the answer as a whole is negated."""
-    share = evidence.negated_share
+    share = evidence.contra_share if params.signals == "probe" else evidence.negated_share
     if share < params.negated_answer_at:
         return None
     return GuardVerdict("negated", score * params.negated_factor, {"share": share})
@@ -68,9 +68,13 @@ def answer_guards(
     if evidence.copies_question:
         return [GuardVerdict("copies_question", 0.0)]
     out = []
-    if evidence.keyword_list >= params.keyword_list_at and score > params.keyword_list_cap:
+    listed = evidence.list_share if params.signals == "probe" else evidence.keyword_list
+    if listed >= params.keyword_list_at and score > params.keyword_list_cap:
         score = params.keyword_list_cap
         out.append(GuardVerdict("keyword_list", score, {"cap": params.keyword_list_cap}))
+    elif params.signals == "probe" and evidence.salad_share >= params.salad_at and score > params.keyword_list_cap:
+        score = params.keyword_list_cap
+        out.append(GuardVerdict("word_salad", score, {"cap": params.keyword_list_cap}))
     # Off-topic: it matches another question clearly better, and this one weakly or in one point only.
     topic = evidence.topic
     if topic.best_other >= topic.own + params.off_topic_margin and (topic.own < params.off_topic_z or covered_points <= 1):

@@ -22,6 +22,10 @@ NOTES: dict[str, dict[str, str]] = {
         "en": "a list of terms without explanation earns at most {cap:.2f}",
         "vi": "chỉ liệt kê thuật ngữ mà không giải thích: tối đa {cap:.2f} điểm",
     },
+    "word_salad": {
+        "en": "the words do not form sentences (shuffled or run together): at most {cap:.2f}",
+        "vi": "các từ không thành câu (xáo trộn hoặc ghép rời rạc): tối đa {cap:.2f} điểm",
+    },
     "off_topic": {
         "en": "the answer addresses another question ({other}), not {question}",
         "vi": "câu trả lời nói về câu hỏi khác ({other}), không phải {question}",

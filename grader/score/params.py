@@ -11,6 +11,8 @@ import json
 from importlib import resources
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -19,12 +21,12 @@ class CombinerParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: int = 1
-    # P(point covered) = sigmoid(b0 + b1*z + b2*keywords + b3*z*keywords + b4*overshadowed)
-    point: tuple[float, float, float, float, float] = (-4.0, 1.2, 3.0, 0.3, -0.5)
+    version: int = 2
+    # P(point covered) = sigmoid(b0 + b1*z + b2*keywords + b3*z*keywords + b4*overshadowed + b5*probe + b6*probe_contra)
+    point: tuple[float, float, float, float, float, float, float] = (-4.0, 1.2, 3.0, 0.3, -0.5, 2.0, -2.0)
     # P(misconception stated) = sigmoid(c0 + c1*z + c2*keywords + c3*(z - best contradicted point z)
-    #                                   + c4*(z - best point z on the same segment))
-    misconception: tuple[float, float, float, float, float] = (-6.0, 1.0, 3.0, 1.0, 1.0)
+    #                                   + c4*(z - best point z on the same segment) + c5*probe)
+    misconception: tuple[float, float, float, float, float, float] = (-6.0, 1.0, 3.0, 1.0, 1.0, 2.0)
     covered_at: float = Field(0.5, description="coverage at or above which a point is covered")
     partial_at: float = Field(0.25, description="coverage at or above which a point is partly covered")
     partial_credit: float = 0.5
@@ -40,6 +42,11 @@ class CombinerParams(BaseModel):
     short_answer_keywords: float = Field(0.3, description="keyword share a short answer needs for that partial credit")
     off_topic_z: float = Field(1.0, description="topic strength below which an answer may be off-topic")
     off_topic_margin: float = Field(1.0, description="how much better another question must match")
+    signals: Literal["probe", "rules"] = Field(
+        "probe",
+        description="what decides the list, word-salad and denied-answer guards: the rubric probe (learned) or the hand rules",
+    )
+    salad_at: float = Field(0.5, description="share of segments read as words without structure from which the answer is capped")
     fitted_on: str = "defaults"
     metrics: dict[str, float] = Field(default_factory=dict)
 
@@ -52,8 +59,22 @@ class CombinerParams(BaseModel):
     def load(cls, path: Path | None = None) -> CombinerParams:
         """Parameters from ``path``, else the bundled file, else the defaults."""
         if path is not None:
-            return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+            return cls._parse(Path(path).read_text(encoding="utf-8"), str(path))
         bundled = resources.files("grader.data").joinpath("combiner.json")
         if bundled.is_file():
-            return cls.model_validate_json(bundled.read_text(encoding="utf-8"))
+            return cls._parse(bundled.read_text(encoding="utf-8"), "grader/data/combiner.json")
         return cls()
+
+    @classmethod
+    def _parse(cls, text: str, name: str) -> CombinerParams:
+        # A file fitted for another feature set cannot be read as this one: say so rather than list fields.
+        try:
+            version = json.loads(text).get("version")
+        except (ValueError, AttributeError):
+            version = None
+        if version is not None and version != cls.model_fields["version"].default:
+            raise ValueError(
+                f"{name}: combiner parameters of version {version}, this engine reads version "
+                f"{cls.model_fields['version'].default} (refit them with: grader fit FIXTURES -o {name})"
+            )
+        return cls.model_validate_json(text)

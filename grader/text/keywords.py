@@ -21,6 +21,7 @@ _TOKEN = re.compile(r"\w+")
 # Short terms must match exactly (as whole words); longer ones tolerate typos.
 EXACT_BELOW = 5
 MIN_RATIO = 88.0
+MIN_SPAN_SHARE = 0.85
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ def _find(form: str, text: str) -> tuple[float, int, int] | None:
     if s > 0 and text[s - 1].isalnum() and text[s].isalnum():
         return None
     if e < len(text) and text[e - 1].isalnum() and text[e].isalnum() and e - s < len(form):
+        return None
+    # A typo changes a letter or two, not the length: when the answer is shorter than the form,
+    # rapidfuzz aligns the answer inside the form ("a" inside "zero mean" scores 100), so the
+    # span found must be nearly as long as the form itself.
+    if e - s < MIN_SPAN_SHARE * len(form):
         return None
     # A typo changes letters, not whole words: "zero extra parameters" is not in "don't get any
     # extra parameters" although the two align at 89 (the dropped word carried the meaning).

@@ -99,6 +99,49 @@ PREVENTIVE_WORDS = (
 # Verbs of benefit: "không giúp tiết kiệm RAM" denies the benefit.
 BENEFIT_WORDS = r"giúp|cho phép|tiết kiệm|giup|cho phep|tiet kiem|help\w*|allow\w*|sav(?:e|es|ing)|enabl\w*|let\w*"
 
+# --- generated training text (grader.compile.augment): how a claim is reversed, denied or hurried.
+# Word pairs whose swap reverses a claim about training dynamics, data or evaluation; one swap per copy.
+REVERSAL_PAIRS_EN = (
+    ("larger", "smaller"), ("large", "small"), ("bigger", "smaller"), ("big", "small"), ("higher", "lower"),
+    ("high", "low"), ("increases", "decreases"), ("increase", "decrease"), ("more", "fewer"), ("faster", "slower"),
+    ("fast", "slow"), ("before", "after"), ("input", "output"), ("forward", "backward"), ("overfitting", "underfitting"),
+    ("overfit", "underfit"), ("first", "last"), ("grows", "shrinks"), ("always", "never"), ("stable", "unstable"),
+    ("minority", "majority"), ("positive", "negative"), ("training", "test"), ("explode", "vanish"),
+    ("explodes", "vanishes"), ("same", "different"), ("learned", "hand-set"), ("precision", "recall"), ("easy", "hard"),
+)
+REVERSAL_PAIRS_VI = (
+    ("lớn", "nhỏ"), ("to", "bé"), ("cao", "thấp"), ("tăng", "giảm"), ("nhiều", "ít"), ("nhanh", "chậm"),
+    ("trước", "sau"), ("đầu vào", "đầu ra"), ("input", "output"), ("overfitting", "underfitting"), ("overfit", "underfit"),
+    ("ổn định", "bất ổn"), ("dễ", "khó"), ("luôn", "không bao giờ"), ("thiểu số", "đa số"), ("nổ", "tiêu biến"),
+    ("giống", "khác"), ("đầu tiên", "cuối cùng"), ("học được", "đặt tay"), ("precision", "recall"), ("dương", "âm"),
+    ("train", "test"), ("xa", "gần"), ("giữ nguyên", "thay đổi"), ("không đổi", "thay đổi"),
+)
+# Frames that deny or hedge a claim, as candidates do ("{x}": the claim).
+DENIAL_FRAMES_EN = (
+    "I don't think that {x}", "It's not really true that {x}", "Actually no, it's a myth that {x}",
+    "People say {x}, but that's not the case.", "Not sure, but I don't believe {x}", "That's just theory, {x} doesn't happen in practice",
+)
+DENIAL_FRAMES_VI = (
+    "Em không nghĩ là {x}", "Thật ra không phải là {x}", "Nhiều người nói {x}, nhưng không đúng đâu.",
+    "Chắc không phải {x} đâu ạ", "Em nghĩ không hẳn là {x}", "Cái đó chỉ là lý thuyết thôi, chứ không phải {x}",
+)
+# Where a negation goes in a clause: English auxiliaries and their negated forms, Vietnamese predicates and theirs.
+EN_AUXILIARY_NEGATED = (
+    ("is", "is not"), ("are", "are not"), ("was", "was not"), ("were", "were not"), ("can", "cannot"),
+    ("will", "will not"), ("does", "does not"), ("do", "do not"), ("did", "did not"), ("has", "has not"),
+    ("have", "have not"), ("should", "should not"), ("would", "would not"), ("could", "could not"),
+)
+EN_VERBS_TO_DENY = _words("makes make helps help keeps keep lets let gives give means mean needs need")
+VI_PREDICATE_NEGATED = (
+    ("là", "không phải là"), ("có thể", "không thể"), ("sẽ", "sẽ không"), ("được", "không được"),
+)
+VI_VERBS_TO_DENY = _words("giúp làm cho tăng giảm cần phải bị dùng tính chia nhân đi học giữ đưa tìm")
+# Words a hurried, telegraphic answer drops.
+TERSE_DROP_EN = frozenset(_words("the a an is are was were of to that this it its be been being very really just so then which who also there their they we you i"))
+TERSE_DROP_VI = frozenset(_words("thì là của các những một cái được rằng mà nó này đó ấy rất cũng sẽ đã đang thôi nhé ạ à ơi luôn vậy"))
+# Connectives a hurried answer writes as an arrow.
+TERSE_ARROW_WORDS = r"so|therefore|because|which means|nên|vì vậy|do đó|dẫn đến|leads to|causes|makes"
+
 # --- the diacritic restorer (grader.text.restore): words around a letter that make it a variable, not
 # shorthand ("top k", "chọn k cụm", "k láng giềng", "k lần"), folded. Only words that never sit next to
 # "không" in these answers ("không phân biệt", "bằng không" do).
@@ -110,3 +153,8 @@ RESTORE_VARIABLE_AFTER = frozenset(
 # English words the restorer's model knows as English besides those of the rubrics' English text
 # (grader.train.restorer): the function and stop words above.
 RESTORE_ENGLISH_STOP = frozenset(STOP_EN | LIST_EN_FUNCTION)
+# How an answer is said aloud (interview transcripts): openings and fillers that carry no claim.
+SPOKEN_OPENINGS_EN = ("So, um,", "Okay so", "Well, basically,", "Uh, I think", "Right, so", "Hmm, so like,")
+SPOKEN_OPENINGS_VI = ("Dạ,", "Ờ thì", "Dạ em nghĩ là", "À, kiểu như là", "Thì mình hiểu là", "Ừm, em nghĩ")
+SPOKEN_FILLERS_EN = ("um", "uh", "like", "you know", "basically", "kind of", "I mean")
+SPOKEN_FILLERS_VI = ("ờ", "kiểu", "thì", "á", "ạ", "kiểu như", "nói chung là", "đó")

@@ -143,6 +143,14 @@ def is_counterfactual(sentence: str) -> bool:
     return bool(_COUNTERFACTUAL_RE.search(t) or _COUNTERFACTUAL_RE.search(fold(t)))
 
 
+def negation_explained(text: str) -> bool:
+    """Whether ``text`` has a negation word and every one of them is read, exactly, as something else: zero
+    ("bằng không"), "không chỉ", "không X mà Y", a question tag, a negated condition ("nếu không có …")."""
+    if not _CUE_RE.search(normalize(text)):
+        return False
+    return not negation_cues(text) or is_counterfactual(text)
+
+
 def is_negated(text: str, english: bool = True) -> bool:
     """Whether ``text`` contains a negation cue. Double negation is rare in answers; any cue counts."""
     return bool(negation_cues(text, english))

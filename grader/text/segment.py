@@ -20,6 +20,7 @@ _CLAUSE_SPLIT = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ARROW = re.compile(r"\s*(?:-+>|=+>|→|⇒|⟶)\s*")
 
 MIN_CLAUSE_WORDS = 3
 MAX_SEGMENT_CHARS = 600
@@ -112,14 +113,28 @@ def _join_split_tokens(spans: list[tuple[int, int]], text: str) -> list[tuple[in
     return out
 
 
+def _arrow_links(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A piece written as a chain "cause -> effect -> effect" (hurried answers do): one span per link.
+
+    Each link keeps its arrow ("derivative ~0 -> vanishing grad"): the pieces alone are often too
+    short to be clauses, and the link is the claim.
+    """
+    arrows = list(_ARROW.finditer(text, start, end))
+    if not arrows:
+        return [(start, end)]
+    bounds = [start, *[x for m in arrows for x in (m.start(), m.end())], end]
+    pieces = [_trim(text, bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    return [(pieces[i][0], pieces[i + 1][1]) for i in range(len(pieces) - 1)]
+
+
 def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Clause spans inside the sentence ``text[start:end]``; short pieces are dropped."""
     out = []
     pos = start
     for m in _CLAUSE_SPLIT.finditer(text, start, end):
-        out.append(_trim(text, pos, m.start()))
+        out.extend(_arrow_links(text, *_trim(text, pos, m.start())))
         pos = m.end()
-    out.append(_trim(text, pos, end))
+    out.extend(_arrow_links(text, *_trim(text, pos, end)))
     return [(s, e) for s, e in out if len(_WORD.findall(text[s:e])) >= MIN_CLAUSE_WORDS]
 
 

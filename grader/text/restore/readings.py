@@ -166,6 +166,9 @@ def word_readings(
     cands: tuple[int, ...] = () if ctx.acronym(word) else model.candidates.get(low, ())
     if ctx.mode == "marked" and (low in model.index or low in model.english):
         cands = ()  # in text typed with marks, a bare word that can be right as typed is right
+    if cands and low in model.english and ctx.english_only(prev) and ctx.english_only(nxt):
+        # Between two words that cannot be Vietnamese ("the model can diverge"), an English word is English.
+        return [keep_en]
     if cands:
         readings += [(model.vocab[i], (i,), 0) for i in cands[:MAX_CANDIDATES]]
         # An English word alone between Vietnamese words is a syllable ("qua it" is "quá ít").
