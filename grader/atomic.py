@@ -1,10 +1,39 @@
-"""Writing a file so that a reader (or a crash) sees the old content or the new one, never a part."""
+"""Files shared between processes: written so that a reader (or a crash) sees the old content or the new one,
+never a part; built under an exclusive lock; identified by their sha256."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock; a rename into place still keeps readers from partial folders
+    fcntl = None  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def locked(lock_path: str | os.PathLike[str]) -> Iterator[None]:
+    """An exclusive advisory lock (``fcntl.flock`` on ``lock_path``) held for the duration of the block."""
+    if fcntl is None:
+        yield
+        return
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of a file's bytes, read in chunks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:

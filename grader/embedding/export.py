@@ -18,7 +18,6 @@ changed, and re-exports when the content changed, or the export is incomplete or
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -27,15 +26,11 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: no lock; the rename into place still keeps readers from partial folders
-    fcntl = None  # type: ignore[assignment]
+from grader.atomic import file_sha256, locked
 
 __all__ = [
     "EXPORT_VERSION",
@@ -106,17 +101,13 @@ def _fingerprint(folders: list[Path]) -> list[list[Any]]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
 
 def source_identity(model_dir: str | os.PathLike[str], adapter_dir: str | os.PathLike[str] | None = None) -> str:
     """sha256 over the relative path, size and sha256 of every file of the model folder (and adapter folder)."""
     h = hashlib.sha256()
     for i, folder in enumerate([Path(model_dir), *([Path(adapter_dir)] if adapter_dir else [])]):
         for p in _files(folder):
-            h.update(f"{i}\0{p.relative_to(folder).as_posix()}\0{p.stat().st_size}\0{_sha256(p)}\n".encode())
+            h.update(f"{i}\0{p.relative_to(folder).as_posix()}\0{p.stat().st_size}\0{file_sha256(p)}\n".encode())
     return h.hexdigest()
 
 
@@ -244,19 +235,6 @@ def _export(model_dir: Path, adapter_dir: Path | None, out_dir: Path, variant: E
 # ---------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """An exclusive advisory lock held for the duration of the block."""
-    if fcntl is None:
-        yield
-        return
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
 
 def export_folder(key: str, variant: str, cache_dir: Path, label: str) -> Path:
     """Where the export of source ``key`` (a stable description of the model and adapter) lives."""
@@ -346,7 +324,7 @@ def exported_model(
     if _current(target, variant, mdir, adir) is not None:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.parent / f".{target.name}.lock"):
+    with locked(target.parent / f".{target.name}.lock"):
         if mdir is None:
             mdir = Path(resolve()).resolve()
         if _current(target, variant, mdir, adir) is not None:  # another process may have exported meanwhile

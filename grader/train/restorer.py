@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from grader.atomic import file_sha256
 from grader.paths import bundled_rubrics_dir
 from grader.text.lexicon import RESTORE_ENGLISH_STOP
 from grader.text.restore import is_marked, model_from_parts, read_model_parts, syllable_key, tokenize, write_model
@@ -91,10 +92,6 @@ def _delta(keys: list[int]) -> array:
     return out
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # --------------------------------------------------------------------------- build
 
 
@@ -143,10 +140,10 @@ def build_parts(
 
     bi_keys, bow2_keys, tri_keys = sorted(lm.bi), sorted(lm.bow2), sorted(lm.tri)
     sources = {
-        "vlsp2013": _sha256(vlsp_path()),
-        "viet74k": _sha256(viet74k_path()),
+        "vlsp2013": file_sha256(vlsp_path()),
+        "viet74k": file_sha256(viet74k_path()),
         "rubrics": hashlib.sha256(
-            b"".join(_sha256(p).encode() for p in sorted(rubrics_dir.glob("*.yaml")))
+            b"".join(file_sha256(p).encode() for p in sorted(rubrics_dir.glob("*.yaml")))
         ).hexdigest(),
         "english_stop_words": hashlib.sha256(" ".join(sorted(RESTORE_ENGLISH_STOP)).encode()).hexdigest(),
     }

