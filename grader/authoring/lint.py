@@ -26,7 +26,7 @@ import numpy as np
 
 from grader.analysis import analyse_many
 from grader.compile import CompiledRubric, background_sentences
-from grader.compile.build import probe_examples
+from grader.compile.build import rubric_probe_examples
 from grader.compile.probe import RubricProbe, fit_probe, generated_from
 from grader.engine import Grader
 from grader.match import collect_evidence
@@ -78,7 +78,7 @@ class _HeldOutProbes:
 
     def __init__(self, grader: Grader, rubric_id: str):
         rubrics = [c.rubric for c in grader.compiled.values()]
-        self.examples = probe_examples(rubrics, background_sentences())[rubric_id]
+        self.examples = rubric_probe_examples(grader.compiled[rubric_id].rubric, rubrics, background_sentences())
         texts = list(dict.fromkeys(t for t, _ in self.examples))
         self.vectors = dict(zip(texts, grader.reference_encoder.encode(texts)))
 

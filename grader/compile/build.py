@@ -81,17 +81,20 @@ def background_sentences() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+def _point_texts(rubric: Rubric) -> list[str]:
+    return [t for p in rubric.points for t in (p.statement.vi, p.statement.en, *p.phrasings.all())]
+
+
+def rubric_probe_examples(rubric: Rubric, rubrics: Sequence[Rubric], background: Sequence[str]) -> list[tuple[str, str]]:
+    """``rubric``'s probe examples (:func:`~grader.compile.probe.training_texts`) in the set ``rubrics``: its own
+    phrasings and generated copies of them, against the other questions' phrasings and the background."""
+    others = [t for r in rubrics if r.id != rubric.id for t in _point_texts(r)]
+    return [(nfc(t), c) for t, c in training_texts(rubric, others, background)]
+
+
 def probe_examples(rubrics: Sequence[Rubric], background: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    """Each rubric's probe examples (:func:`~grader.compile.probe.training_texts`): its own phrasings and
-    generated copies of them, against the other questions' phrasings and the background."""
-    point_texts = {r.id: [t for p in r.points for t in (p.statement.vi, p.statement.en, *p.phrasings.all())] for r in rubrics}
-    return {
-        r.id: [
-            (nfc(t), c)
-            for t, c in training_texts(r, [t for other, ts in point_texts.items() if other != r.id for t in ts], background)
-        ]
-        for r in rubrics
-    }
+    """Every rubric's probe examples (:func:`rubric_probe_examples`), by rubric id."""
+    return {r.id: rubric_probe_examples(r, rubrics, background) for r in rubrics}
 
 
 def compile_rubrics(

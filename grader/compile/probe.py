@@ -64,10 +64,24 @@ def _statement_and_phrasings(item) -> list[str]:  # type: ignore[no-untyped-def]
     return [item.statement.vi, item.statement.en, *item.phrasings.all()]
 
 
+def copies_of(text: str) -> dict[str, str]:
+    """The copies generated from one phrasing, by kind, each different from ``text``: ``unmarked`` (Vietnamese
+    only), ``hurried`` and ``spoken`` still state it; ``denied`` and ``reversed`` contradict it; ``shuffled`` is
+    word salad. The one list :func:`training_texts` and :func:`generated_from` read."""
+    made = {
+        "unmarked": unmarked(text) if is_vietnamese(text) else None,
+        "hurried": hurried(text),
+        "spoken": spoken(text),
+        "denied": denied(text),
+        "reversed": reversed_claim(text),
+        "shuffled": shuffled(text),
+    }
+    return {kind: copy for kind, copy in made.items() if copy and copy != text}
+
+
 def generated_from(text: str) -> set[str]:
     """``text`` and every copy :func:`training_texts` may generate from it (what leaving a phrasing out removes)."""
-    copies = {text, unmarked(text), hurried(text), spoken(text), denied(text), reversed_claim(text), shuffled(text)}
-    return {c for c in copies if c}
+    return {text, *copies_of(text).values()}
 
 
 def training_texts(rubric: Rubric, others: Sequence[str], background: Sequence[str]) -> list[tuple[str, str]]:
@@ -75,24 +89,18 @@ def training_texts(rubric: Rubric, others: Sequence[str], background: Sequence[s
     out: list[tuple[str, str]] = []
     for point in rubric.points:
         for text in _statement_and_phrasings(point):
-            label = point_class(point.id)
-            out.append((text, label))
-            if is_vietnamese(text):
-                out.append((unmarked(text), label))
-            out.append((hurried(text), label))
-            out.append((spoken(text), label))
-            for contra in (denied(text), reversed_claim(text)):
-                if contra and contra != text:
-                    out.append((contra, contra_class(point.id)))
-            salad = shuffled(text)
-            if salad:
-                out.append((salad, SALAD))
+            copies = copies_of(text)
+            states, contradicts = point_class(point.id), contra_class(point.id)
+            out.append((text, states))
+            out.extend((copies[k], states) for k in ("unmarked", "hurried", "spoken") if k in copies)
+            out.extend((copies[k], contradicts) for k in ("denied", "reversed") if k in copies)
+            if "shuffled" in copies:
+                out.append((copies["shuffled"], SALAD))
     for m in rubric.misconceptions:
         for text in _statement_and_phrasings(m):
+            copies = copies_of(text)
             out.append((text, misconception_class(m.id)))
-            out.append((spoken(text), misconception_class(m.id)))
-            if is_vietnamese(text):
-                out.append((unmarked(text), misconception_class(m.id)))
+            out.extend((copies[k], misconception_class(m.id)) for k in ("spoken", "unmarked") if k in copies)
     terms = sorted({form for p in rubric.points for k in p.keywords for form in (k.term, *k.aliases)})
     if len(terms) >= 3:
         out.extend((term_list(terms, f"{rubric.id}:{i}"), LIST) for i in range(LISTS_PER_RUBRIC))

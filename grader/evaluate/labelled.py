@@ -169,15 +169,15 @@ def rubrics_for_rows(
             known.update(spare)
             out.extend(spare.values())
             spare = {}
+        key = (_same(row.question), _same(row.reference))
         named = resolve_question_id(row.question_id, known) if row.question_id else None  # the one id rule
-        if named is not None and has_ref and row.question_id.strip() != named and by_text.get(key := (_same(row.question), _same(row.reference))) != named:
+        if named is not None and has_ref and row.question_id.strip() != named and by_text.get(key) != named:
             # only the id made valid meets it (EM_45b -> em_45b), and the row brings another question or
             # reference: that is a question of its own, not the rubric drafted for the first reference
             named = None
         if named is not None:
             ids.append(named)
             continue
-        key = (_same(row.question), _same(row.reference))
         if key in by_text:
             ids.append(by_text[key])
             continue

@@ -18,9 +18,9 @@ import numpy as np
 
 from grader.analysis import AnswerAnalysis
 from grader.compile import CompiledRubric, Target
+from grader.compile.probe import contra_class, misconception_class, point_class
 from grader.match.answer import copies_question, keyword_list_score, negated_share, structure_shares
 from grader.match.polarity import adds_negation
-from grader.compile.probe import contra_class, misconception_class, point_class
 from grader.match.similarity import NO_MATCH, RubricSimilarity
 from grader.text.keywords import KeywordHit, keyword_coverage, match_keyword
 from grader.text.negation import opens_with_break
