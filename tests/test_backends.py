@@ -79,9 +79,47 @@ def test_tokenization_matches_sentence_transformers(torch_encoder, texts) -> Non
     enc = ExportedEncoder("bundled")
     st = torch_encoder._model
     prep = getattr(st, "preprocess", None) or st.tokenize
-    for t in texts:
+    # other scripts go through the full tokenizer, the rest through the compact one: both must agree with st
+    others = ["中文 BN là gì", "Привет, batch norm", "مرحبا", "emoji 😀 ok", "Ærøskøbing ł ř ş", "<s> x </s> <mask>", "ﬁ ½ ™ ℃ Å µ ¸"]
+    for t in [*texts, *others]:
         want = prep([enc.prefix + t])["input_ids"][0].tolist()
-        assert enc._tokenizer.encode(enc.prefix + t).ids == want, t
+        assert enc.tokenize([enc.prefix + t])[0][0] == want, t
+
+
+def test_compact_tokenizer_is_exact_and_the_full_one_loads_only_when_needed() -> None:
+    # The compact tokenizer (Latin, Vietnamese, Greek, signs: 98k of 250k pieces) must give the full tokenizer's
+    # ids on every text it takes; a text in another script (or whose normalised form leaves the ranges) goes to
+    # the full tokenizer, loaded then and not before.
+    from grader.embedding.export import COMPACT_NAME
+
+    enc = ExportedEncoder("bundled")
+    assert (enc.folder / COMPACT_NAME).is_file() and enc._compact is not None
+    latin = [enc.prefix + t for t in _real_texts()[:300]]
+    got = enc.tokenize(latin)
+    assert enc._full is None, "the full tokenizer was loaded for Latin/Vietnamese text"
+    mixed = ["query: BN 中文 là gì", "query: Привет", "query: ﬁ ligature ½ ™ ℃", "query: Ærø ł ş", "query: a\tb\nc"]
+    got += enc.tokenize(mixed)
+    assert enc._full is not None  # the first two need it
+    full = enc._load_tokenizer(enc.folder / "tokenizer.json")
+    want = [e.ids for e in full.encode_batch(latin + mixed)]
+    assert [ids for ids, _ in got] == want
+
+
+def test_token_table_rows_are_the_models_embeddings(torch_encoder) -> None:
+    # The export keeps the token embedding table outside the graph and reads its rows from the file: they must
+    # be the model's own embedding rows, bit for bit (ids of several scripts, repeated ids, a 2-d batch).
+    from grader.embedding.export import TABLE_NAME
+    from grader.embedding.exported_encoder import TokenTable
+
+    enc = ExportedEncoder("bundled")
+    rows, width = enc.config["table"]
+    table = TokenTable(enc.folder / TABLE_NAME, rows, width)
+    weight = torch_encoder._model[0].auto_model.get_input_embeddings().weight.detach().numpy()
+    ids = np.array([[0, 5, 6, 250001, 5], [2, 1, 1, 1, 1]])
+    assert np.array_equal(table.lookup(ids), weight[ids])
+    with pytest.raises(ValueError, match="outside the table"):
+        table.lookup(np.array([rows]))
+    table.close()
 
 
 @pytest.mark.slow
@@ -195,7 +233,7 @@ def _reference(folder: Path, texts: list[str]) -> np.ndarray:
 
 def test_tiny_export_matches_torch_and_is_cached(tiny_model, tmp_path, monkeypatch) -> None:
     enc = ExportedEncoder(str(tiny_model), variant="fp32", cache_dir=tmp_path)
-    assert enc.model_id == "tiny-e5" and enc.cache_id == "tiny-e5+openvino-fp32.x1" and enc.backend == "openvino"
+    assert enc.model_id == "tiny-e5" and enc.cache_id == f"tiny-e5+openvino-fp32.x{export.EXPORT_VERSION}" and enc.backend == "openvino"
     assert enc.dimension == 32 and enc.prefix == "query: "
     cos = (enc.encode(SAMPLE) * _reference(tiny_model, SAMPLE)).sum(axis=1)
     assert cos.min() > 0.99999
@@ -211,15 +249,16 @@ def test_tiny_export_matches_torch_and_is_cached(tiny_model, tmp_path, monkeypat
     assert len(exports) == 2 and all(f"-x{export.EXPORT_VERSION}-" in n for n in exports)
 
 
-@pytest.mark.parametrize("damage", ["truncate_model", "drop_marker", "garbage_marker", "other_version", "tmp_left"])
+@pytest.mark.parametrize("damage", ["truncate_model", "truncate_table", "drop_marker", "garbage_marker", "other_version", "tmp_left"])
 def test_partial_or_corrupt_export_is_redone(tiny_model, tmp_path, monkeypatch, damage) -> None:
     enc = ExportedEncoder(str(tiny_model), variant="fp32", cache_dir=tmp_path)
     before = enc.encode(SAMPLE)
     folder = enc.folder
     marker = folder / export.MARKER_NAME
-    if damage == "truncate_model":
-        data = (folder / "model.bin").read_bytes()
-        (folder / "model.bin").write_bytes(data[: len(data) // 2])
+    if damage in ("truncate_model", "truncate_table"):
+        name = "model.bin" if damage == "truncate_model" else export.TABLE_NAME
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
     elif damage == "drop_marker":
         marker.unlink()
     elif damage == "garbage_marker":
