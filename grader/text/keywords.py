@@ -53,6 +53,8 @@ class KeywordHit:
 def _find(form: str, text: str) -> tuple[float, int, int] | None:
     padded = f" {text} "
     if len(form) < EXACT_BELOW:
+        if form not in text:
+            return None  # every search below looks for the form itself, bounded: none can succeed
         i = padded.find(f" {form} ")
         if i < 0:
             for sep in (" ", "(", "/", "-"):

@@ -16,6 +16,7 @@ negations are part of the argument, not a denial of it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from grader.text.lexicon import (
     BENEFIT_WORDS,
@@ -133,6 +134,7 @@ def in_condition(text_before: str) -> bool:
     return bool(_CONDITION.search(normalize(text_before)))
 
 
+@lru_cache(maxsize=8192)  # asked for the same sentence once per point and misconception of the rubric
 def is_counterfactual(sentence: str) -> bool:
     """Whether ``sentence`` argues by a negated condition ("nếu không có …", "without …", "if we don't …").
 
