@@ -143,7 +143,7 @@ class ExportedEncoder:
         self._compact: Any = None
         if self.config.get("compact"):
             self._compact = self._load_tokenizer(folder / COMPACT_NAME)
-            self._compact_ids = np.load(folder / COMPACT_IDS_NAME)
+            self._compact_ids = np.fromfile(folder / COMPACT_IDS_NAME, dtype="<i4").astype(np.int64)
             self._compact_takes = in_ranges([tuple(r) for r in self.config["compact"]])
         else:
             self._full = self._load_tokenizer(folder / "tokenizer.json")
