@@ -358,3 +358,47 @@ def test_the_committed_model_is_what_the_build_makes(capsys):
     from grader.train.restorer import main
 
     assert main(["--check"]) == 0, capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- typos
+
+
+def test_one_edit_covers_drop_swap_replace_and_add() -> None:
+    from grader.text.restore.readings import one_edit
+
+    edits = one_edit("tieu")
+    assert {"teu", "iteu", "tiau", "tiieu"} <= edits and "tieu" not in edits  # drop, swap, replace, add
+    assert "ite" not in edits  # two edits away
+    assert all(abs(len(e) - 4) <= 1 for e in edits)
+
+
+@pytest.mark.parametrize(
+    ("typed", "restored"),
+    [
+        # a letter swapped, doubled: no syllable as typed, one edit from the right one
+        ("khi do gradient bi trite tieu nen mang hoc rat cham", "khi đó gradient bị triệt tiêu nên mạng học rất chậm"),
+        ("can chuan hoa du lieuu truoc khi train", "cần chuẩn hóa dữ liệu trước khi train"),
+    ],
+)
+def test_a_word_one_typo_from_a_syllable_is_restored_in_context(typed, restored) -> None:
+    assert r(typed) == restored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "em dung relu va softmax cho lop cuoi",
+        "dung dropout de tranh overfit",
+        "dung tensorflow hoac pytorch de train",
+        "thuat toan hnsw va faiss rat nhanh",
+        "batchnorm giup train nhanh hon",
+        "gradient boosting nhu xgboost",
+    ],
+)
+def test_technical_terms_are_not_read_as_typos(typed) -> None:
+    # English terms and names between Vietnamese words stay as typed: a typo reading costs TYPO_WEIGHT and the
+    # model prefers the term.
+    terms = {"relu", "softmax", "dropout", "overfit", "tensorflow", "pytorch", "train", "hnsw", "faiss", "batchnorm"}
+    terms |= {"gradient", "boosting", "xgboost"}
+    out = r(typed).split()
+    assert [w for w in typed.split() if w in terms] == [w for w in out if w in terms]

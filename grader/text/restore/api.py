@@ -74,8 +74,11 @@ def expand_shorthand(text: str, *, model: RestoreModel | None = None) -> Restore
 
 @lru_cache(maxsize=1)
 def data_digest() -> str:
-    """Eight hex digits naming the bundled model file and shorthand table (a grade's signature carries them)."""
-    h = hashlib.sha256()
+    """Eight hex digits naming the bundled model file, the shorthand table and the version of the reading rules
+    (:data:`~grader.text.restore.readings.RULES_VERSION`): a grade's signature carries them."""
+    from grader.text.restore.readings import RULES_VERSION
+
+    h = hashlib.sha256(f"rules-{RULES_VERSION}".encode()) if RULES_VERSION > 1 else hashlib.sha256()
     for path in (MODEL_PATH, SHORTHAND_PATH):
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:8]

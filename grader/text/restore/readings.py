@@ -20,6 +20,8 @@ from grader.text.restore.tokens import MATH, Token, is_marked, syllable_key
 # A reading: (the output, or None to keep the word as typed; its model ids; a log weight in millinats).
 Reading = tuple[str | None, tuple[int, ...], int]
 
+#: Bump when the readings a word may take change (the restorer's part of a grade's signature): 2 added typos.
+RULES_VERSION = 2
 # Candidates per word (most frequent first). On the dev split, 8 come within 0.05 points of 16.
 MAX_CANDIDATES = 8
 # What a context shorthand's expansion costs against the word's other readings (log weight,
@@ -28,6 +30,29 @@ CONTEXT_SHORTHAND_PENALTY = 0
 # The weight of keeping such a form as written (a variable: "chọn k cụm", "r = 0.8"): variables
 # are common in these answers, so it is not scored as a rare English word.
 VARIABLE_WEIGHT = -7000
+# What reading a word as a typo of a syllable one edit away costs (log weight, millinats): a word typed in a
+# hurry drops, doubles, swaps or mistypes a letter ("chuyn", "bagn", "dogn"); the model then weighs the
+# syllables against keeping the word as typed.
+TYPO_WEIGHT = -4000
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def one_edit(word: str) -> set[str]:
+    """The strings one deletion, swap of neighbours, substitution or insertion of a letter away from ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS if c != b[0]}
+    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    out.discard(word)
+    return out
+
+
+def typo_readings(model: RestoreModel, low: str) -> list[Reading]:
+    """Syllables one edit from ``low`` (a word that is none), the most frequent form of each first."""
+    variants = sorted(v for v in one_edit(low) if v in model.candidates)
+    ids = [i for v in variants for i in model.candidates[v][:2]]
+    return [(model.vocab[i], (i,), TYPO_WEIGHT) for i in ids[: 2 * MAX_CANDIDATES]]
 
 
 def case_like(template: str, word: str) -> str:
@@ -180,6 +205,18 @@ def word_readings(
         return readings
     if low in model.index and not ctx.acronym(word):
         return [(None, (model.index[low],), 0)]
+    if (
+        ctx.mode == "full"
+        and len(low) >= 3
+        and low.isalpha()
+        and word.islower()
+        and low not in model.english  # "càng train càng tệ": an English word between syllables is the term
+        and (ctx.vietnamese(prev) or ctx.vietnamese(nxt))
+    ):
+        # Neither a syllable nor an English word, next to Vietnamese: maybe a syllable with a typo ("dao dogn qua").
+        typos = typo_readings(model, low)
+        if typos:
+            return [keep_en, *typos]
     return [keep_en]
 
 
