@@ -8,6 +8,7 @@ each of their exports takes a second or two.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -119,6 +120,9 @@ def test_token_table_rows_are_the_models_embeddings(torch_encoder) -> None:
     assert np.array_equal(table.lookup(ids), weight[ids])
     with pytest.raises(ValueError, match="outside the table"):
         table.lookup(np.array([rows]))
+    with pytest.MonkeyPatch.context() as mp:  # no pread (Windows): a locked seek and read
+        mp.delattr(os, "pread")
+        assert np.array_equal(table.lookup(ids), weight[ids])
     table.close()
 
 

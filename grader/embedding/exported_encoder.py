@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,7 +57,15 @@ class TokenTable:
         size = os.path.getsize(self.path)
         if size != rows * self._row_bytes:
             raise ValueError(f"{self.path}: {size} bytes, expected {rows} x {width} float32 (delete the folder to re-export)")
-        self._fd: int | None = os.open(self.path, os.O_RDONLY)
+        self._fd: int | None = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._lock = threading.Lock()  # where there is no pread (Windows), a seek and a read must not interleave
+
+    def _read(self, offset: int) -> bytes:
+        if hasattr(os, "pread"):
+            return os.pread(self._fd, self._row_bytes, offset)
+        with self._lock:
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            return os.read(self._fd, self._row_bytes)
 
     def lookup(self, ids: np.ndarray) -> np.ndarray:
         """``ids`` (any shape) → their rows, shape ``ids.shape + (width,)``; each distinct id is read once."""
@@ -65,7 +74,7 @@ class TokenTable:
         for i, token in enumerate(unique.tolist()):
             if not 0 <= token < self.rows:
                 raise ValueError(f"token id {token} outside the table ({self.rows} rows)")
-            rows[i] = np.frombuffer(os.pread(self._fd, self._row_bytes, token * self._row_bytes), dtype="<f4")
+            rows[i] = np.frombuffer(self._read(token * self._row_bytes), dtype="<f4")
         return rows[inverse.reshape(ids.shape)]
 
     def close(self) -> None:
