@@ -376,3 +376,29 @@ def test_cli_backend_flag(grader, backend) -> None:
     result = json.loads(out)
     assert _backend_of(result["signature"]) == backend
     assert result["score"] == pytest.approx(grader.grade("q3", answer).score, abs=1e-6)
+
+
+def test_compact_tokenizer_equals_the_full_one_on_random_text() -> None:
+    # Property: whatever the text (Vietnamese letters with stray marks, signs, digits, spaces, control characters,
+    # letters of other scripts, ligatures that normalise into the ranges), tokenize() gives the full tokenizer's
+    # ids: the compact one where the normalised text stays in its characters, the full one elsewhere.
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    enc = ExportedEncoder("bundled")
+    full = enc._load_tokenizer(enc.folder / "tokenizer.json")
+    alphabet = st.one_of(
+        st.sampled_from(list("aăâbcdđeêghiklmnoôơpqrstuưvxyAĂÂĐÊÔƠƯ àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")),
+        st.characters(min_codepoint=0x20, max_codepoint=0x24F),  # ASCII, Latin-1, Latin Extended-A/B
+        st.characters(min_codepoint=0x300, max_codepoint=0x36F),  # combining marks (typed apart from their letter)
+        st.characters(min_codepoint=0x2000, max_codepoint=0x2BFF),  # signs, arrows, maths and beyond the ranges
+        st.sampled_from(list("\t\n\r\u00a0\u200b\ufb01\ufb02½²µ™℃Å中Я😀")),  # spaces, ligatures, other scripts
+    )
+
+    @settings(max_examples=400, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(alphabet, max_size=60))
+    def check(text: str) -> None:
+        query = enc.prefix + text
+        assert enc.tokenize([query])[0][0] == full.encode(query).ids
+
+    check()
