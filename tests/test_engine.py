@@ -314,3 +314,31 @@ def test_reference_embeddings_are_cached_text_by_text(g, tmp_path):
     new = "Một cách nói mới của ý này."
     copies = {new} | {c for c in (f(new) for f in (unmarked, hurried, spoken, denied, reversed_claim, shuffled)) if c}
     assert len(calls) == 2 and calls[1][0] == new and set(calls[1]) <= copies, calls[1:]
+
+
+@pytest.mark.parametrize(
+    ("question", "stated", "denied"),
+    [
+        (
+            "q1",
+            "BN có tác dụng regularization nhẹ, vì mean và variance tính trên từng mini-batch có nhiễu nên mô hình đỡ overfitting hơn.",
+            "Em không nghĩ là BN thực sự có tác dụng regularization nhẹ nhờ nhiễu của mean và variance trên từng mini-batch đâu ạ.",
+        ),
+        (
+            "q12",
+            "Generator load data theo từng batch khi train, nên dữ liệu lớn hơn RAM vẫn train được mà không cần nạp hết vào bộ nhớ.",
+            "Em không nghĩ là người ta dùng generator để load data theo từng batch cho dữ liệu lớn hơn RAM đâu, thói quen thôi.",
+        ),
+        (
+            "q12",
+            "A generator yields one batch at a time, so a dataset larger than RAM can be trained on without loading it all into memory.",
+            "I don't really think people use a generator to yield one batch at a time for datasets larger than RAM, it's just habit.",
+        ),
+    ],
+)
+def test_a_negated_belief_denies_the_points_of_its_clause(g, question, stated, denied):
+    # "I don't think X": the point stated in X, however far from the negation, is denied, not earned.
+    said, unsaid = g.grade(question, stated), g.grade(question, denied)
+    assert said.score > 0.1 and any(p.status != "missing" for p in said.points)
+    assert unsaid.score <= 0.05 and all(p.status == "missing" for p in unsaid.points)
+    assert any(p.negated for p in unsaid.points)

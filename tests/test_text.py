@@ -11,6 +11,7 @@ from grader.text.keywords import FOLDED_CREDIT, CompiledKeyword, keyword_coverag
 from grader.text.language import detect_language
 from grader.text.negation import (
     claim_head,
+    denies_belief,
     denies_benefit,
     in_condition,
     is_counterfactual,
@@ -143,6 +144,26 @@ def test_negation_scope_stops_at_causes_and_consequences():
     assert denies_benefit("it won't help when the data is larger than", english=True)
     assert denies_benefit("dùng nó cũng chẳng tiết kiệm được", english=False)
     assert not denies_benefit("nó giúp không bị tràn RAM", english=False)
+
+
+@pytest.mark.parametrize(
+    ("before", "denied"),
+    [
+        # a negated verb of belief denies its whole complement, through the complement's own purpose and cause words
+        ("em không nghĩ batch norm là để giảm", True),
+        ("I don't really think it is because of the", True),
+        ("tôi chẳng tin là dùng", True),
+        ("mình không cho rằng", True),
+        # ... but not past punctuation or a contrast, and only a verb of belief
+        ("em không nghĩ vậy, nhưng thực ra nó giúp giảm", False),
+        ("I don't think so. It reduces the", False),
+        ("số tham số không thay đổi vì", False),  # "thay" (change) is no verb of belief
+        ("em nghĩ là không cần", False),  # the belief is not negated: the negation is inside the claim
+        ("không thêm thông tin gì cho", False),  # "tin" of "thông tin" is no verb
+    ],
+)
+def test_negated_belief_reaches_the_whole_clause(before, denied):
+    assert denies_belief(before) is denied
 
 
 def test_clause_opening_with_a_cause_is_out_of_a_negation_reach():

@@ -11,6 +11,7 @@ from grader.text.keywords import KeywordHit, match_keyword
 from grader.text.negation import (
     NEGATION_SCOPE_WORDS,
     claim_head,
+    denies_belief,
     denies_benefit,
     folded_negated,
     has_benefit,
@@ -51,8 +52,8 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
             text = norm if h.credit == 1.0 else folded
             if is_negated(text[h.start : h.end], english):
                 continue  # the keyword itself carries the negation ("không đổi")
-            if denies_benefit(scope_before(text[: h.start]), english):
-                return True  # "it won't help when the data is larger than memory"
+            if denies_benefit(scope_before(text[: h.start]), english) or denies_belief(text[: h.start]):
+                return True  # "it won't help when the data is larger than memory", "I don't think it is for …"
             before = scope_before(" ".join(text[: h.start].split()[-NEGATION_SCOPE_WORDS:]))
             cue = is_negated(before, english) or (h.credit < 1.0 and is_negated(before, english=False))
             if not cue:

@@ -96,6 +96,13 @@ PREVENTIVE_WORDS = (
     r"tránh|ngăn|ngăn chặn|ngăn ngừa|hạn chế|giảm|bớt|khỏi|chống|loại bỏ|đỡ|tranh|ngan|han che|giam|bot|khoi|chong|"
     r"avoid\w*|prevent\w*|reduc\w*|stop\w*|less|fewer|without|mitigat\w*|limit\w*|away|out of|instead of|rather than"
 )
+# A negated verb of belief denies the whole clause it opens, however long ("em không nghĩ là X", "I don't think X"):
+# the negation moves up to the verb, the claim it denies follows (accented forms only: folded "thay" is "thay đổi").
+NEGATED_BELIEF = (
+    r"(?:không|chẳng|chả|chưa bao giờ|don't|do not|doesn't|does not|didn't|did not|never)\s+"
+    r"(?:(?:hề|thật sự|thực sự|really|actually|necessarily)\s+)?"
+    r"(?:nghĩ|cho rằng|cho là|tin|think|believe|feel|agree|suppose|reckon)\b"
+)
 # Verbs of benefit: "không giúp tiết kiệm RAM" denies the benefit.
 BENEFIT_WORDS = r"giúp|cho phép|tiết kiệm|giup|cho phep|tiet kiem|help\w*|allow\w*|sav(?:e|es|ing)|enabl\w*|let\w*"
 

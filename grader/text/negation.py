@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from grader.text.lexicon import (
     BENEFIT_WORDS,
+    NEGATED_BELIEF,
     CAUSE_WORDS,
     EN_NEGATION_CUES,
     NOT_NEGATIONS,
@@ -190,6 +191,20 @@ def denies_benefit(text: str, english: bool = True) -> bool:
         if _BENEFIT_RE.search(following):
             return True
     return False
+
+
+_BELIEF_RE = re.compile(rf"(?<!\w){NEGATED_BELIEF}")
+# A belief verb's complement runs through its own cause and purpose words ("em không nghĩ là để thêm X", "I don't
+# think it's because of memory"): only punctuation or a contrast ends it.
+_CLAUSE_END = re.compile(r"[,;:.!?()]|\b(?:nhưng|nhung|but|however|though)\b")
+
+
+def denies_belief(text_before: str) -> bool:
+    """Whether the clause that ends with ``text_before`` (the text before a term) opens with a negated verb of
+    belief, which denies all that follows it ("em không nghĩ activation là để thêm …", "I don't really think …")."""
+    t = normalize(text_before)
+    ends = list(_CLAUSE_END.finditer(t))
+    return bool(_BELIEF_RE.search(t[ends[-1].end() :] if ends else t))
 
 
 def has_preventive(text: str) -> bool:
