@@ -7,6 +7,8 @@ import contextlib
 import hashlib
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,30 @@ def locked(lock_path: str | os.PathLike[str]) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def replacing_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Build a folder that replaces ``target`` whole: yields an empty temporary sibling to fill. When the block ends
+    normally the new folder is made readable to all (``mkdtemp`` and some writers create owner-only modes; a cache
+    may be shared) and renamed into place, the old one moved aside first and then removed; when it raises,
+    ``target`` is left as it was. Call it holding :func:`locked`: it first removes what a killed build left."""
+    target = Path(target)
+    parent = target.parent
+    for stale in (*parent.glob(f".{target.name}.tmp-*"), *parent.glob(f".{target.name}.old-*")):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+    old = parent / f".{target.name}.old-{os.getpid()}"
+    try:
+        yield tmp
+        for path in (tmp, *tmp.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        if target.exists() or target.is_symlink():
+            os.rename(target, old)
+        os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

