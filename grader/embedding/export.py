@@ -25,7 +25,9 @@ import importlib.metadata
 import json
 import logging
 import os
+import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,10 +212,8 @@ def _trace(st: Any, out_file: Path, input_names: list[str]) -> None:
         )
 
 
-def in_ranges(ranges: Any) -> Any:
+def in_ranges(ranges: Iterable[tuple[int, int]]) -> Callable[[str], bool]:
     """A predicate: is every character of a text inside ``ranges`` (inclusive code point pairs)?"""
-    import re
-
     allowed = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]*")
     return lambda text: allowed.fullmatch(text) is not None
 
@@ -248,9 +248,8 @@ def _write_compact_tokenizer(tokenizer_json: str, out_dir: Path) -> bool:
         if isinstance(node, dict):
             for value in node.get("special_tokens", {}).values():
                 value["ids"] = [new_id[i] for i in value["ids"]]
-            for key in ("processors",):
-                for child in node.get(key, []):
-                    remap(child)
+            for child in node.get("processors", []):  # a Sequence of post-processors
+                remap(child)
 
     remap(spec.get("post_processor") or {})
     (out_dir / COMPACT_NAME).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
@@ -298,8 +297,9 @@ def _export(model_dir: Path, adapter_dir: Path | None, out_dir: Path, variant: E
     backend = getattr(tok, "backend_tokenizer", None)
     if backend is None:
         raise ValueError(f"{model_dir}: the ONNX backend needs a fast (tokenizers) tokenizer")
-    (out_dir / "tokenizer.json").write_text(backend.to_str(), encoding="utf-8")
-    compact = _write_compact_tokenizer(backend.to_str(), out_dir)
+    spec = backend.to_str()
+    (out_dir / "tokenizer.json").write_text(spec, encoding="utf-8")
+    compact = _write_compact_tokenizer(spec, out_dir)
     transformer = st[0]
     config = {
         "max_seq_length": int(st.max_seq_length or tok.model_max_length),

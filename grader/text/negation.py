@@ -20,9 +20,9 @@ from functools import lru_cache
 
 from grader.text.lexicon import (
     BENEFIT_WORDS,
-    NEGATED_BELIEF,
     CAUSE_WORDS,
     EN_NEGATION_CUES,
+    NEGATED_BELIEF,
     NOT_NEGATIONS,
     PREVENTIVE_WORDS,
     VI_NEGATION_CUES,

@@ -9,6 +9,7 @@ from functools import lru_cache
 from grader.text.language import LanguageForm, detect_language
 from grader.text.restore.decode import restore_ops
 from grader.text.restore.model import MODEL_PATH, RestoreModel, load_model
+from grader.text.restore.readings import RULES_VERSION
 from grader.text.restore.shorthand import SHORTHAND_PATH, Shorthand, load_shorthand
 from grader.text.restore.spans import RestoredText, RestoreMode, assemble, compose_nfc, nfc_ops
 from grader.text.restore.tokens import WORD_RE, is_marked
@@ -76,9 +77,7 @@ def expand_shorthand(text: str, *, model: RestoreModel | None = None) -> Restore
 def data_digest() -> str:
     """Eight hex digits naming the bundled model file, the shorthand table and the version of the reading rules
     (:data:`~grader.text.restore.readings.RULES_VERSION`): a grade's signature carries them."""
-    from grader.text.restore.readings import RULES_VERSION
-
-    h = hashlib.sha256(f"rules-{RULES_VERSION}".encode()) if RULES_VERSION > 1 else hashlib.sha256()
+    h = hashlib.sha256(f"rules-{RULES_VERSION}".encode())
     for path in (MODEL_PATH, SHORTHAND_PATH):
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:8]
