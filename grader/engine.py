@@ -8,13 +8,12 @@ answers --analyse--> analyses (diacritics and shorthand restored; one encoder ca
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import dataclasses
 import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 from grader._version import __version__

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 #: Encoder backends: "openvino" runs an export of the model (made once, into the cache) on OpenVINO computing in
-#: fp32: the same scores as "torch" (sentence-transformers in fp32, the reference) at 2-2.6x its speed, without
-#: importing torch. "openvino-int8" has int8 weights: faster still, but a few answers' scores move by up to 0.18
-#: (a point's status flips at a threshold), so it is not the default. See docs/speed.md.
+#: fp32: the same scores as "torch" (sentence-transformers in fp32, the reference), faster and in less memory,
+#: without importing torch. "openvino-int8" has int8 weights: faster still, but a few answers' scores move, by up to
+#: 0.40 on the fixtures and hold-out sets (a point's status flips at a threshold), so it is not the default. The
+#: measured figures are in docs/speed.md.
 BACKENDS = ("openvino", "torch", "openvino-int8")
 DEFAULT_BACKEND = "openvino"
 
