@@ -169,6 +169,12 @@ def test_negative_claims_the_rubric_itself_makes_are_not_denials(g):
     # "lr cao hơn mà không sợ loss nổ": "mà" opens a second predicate, it does not deny the first
     lr = g.grade("q1", "Có BN thì em đặt learning rate cao hơn hẳn mà không sợ loss bị nổ.")
     assert not lr.point("higher_learning_rate").negated, lr.to_text()
+    # "without X" is the rubric's own "no X" ("không bị phân kỳ"), not a denial of its prevention
+    wo = g.grade("q1", "Thanks to batch norm we can use a much higher learning rate without the loss diverging.")
+    assert wo.point("higher_learning_rate").status == "covered" and "negated" not in wo.flags, wo.to_text()
+    # ... while denying the prevention still denies the point
+    no = g.grade("q1", "Batch norm does not prevent the loss from diverging when the learning rate is higher.")
+    assert no.point("higher_learning_rate").status != "covered", no.to_text()
     # the right formulas are not the swapped-definitions misconception
     f = g.grade("q4", "Precision = TP/(TP+FP), tức trong số mẫu báo positive bao nhiêu cái đúng; recall = TP/(TP+FN).")
     assert not f.misconceptions and f.point("precision_recall_f1").status != "missing", f.to_text()

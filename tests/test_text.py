@@ -13,6 +13,7 @@ from grader.text.negation import (
     claim_head,
     denies_belief,
     denies_benefit,
+    denies_prevention,
     in_condition,
     is_counterfactual,
     is_negated,
@@ -144,6 +145,26 @@ def test_negation_scope_stops_at_causes_and_consequences():
     assert denies_benefit("it won't help when the data is larger than", english=True)
     assert denies_benefit("dùng nó cũng chẳng tiết kiệm được", english=False)
     assert not denies_benefit("nó giúp không bị tràn RAM", english=False)
+
+    # punctuation ends a negation's reach even right after the negated word (only a cause word can be aimed at)
+    assert scope_before("mô hình hầu như không học, loss cứ đứng") == " loss cứ đứng"
+    assert scope_before("it does not converge; then the") == " then the"
+    # an ellipsis is punctuation too, before and after a term
+    assert scope_after(" ... và mô hình không tự đổi chúng") == "" and scope_before("không có… rồi") == " rồi"
+
+
+@pytest.mark.parametrize(
+    ("before", "denied"),
+    [
+        ("dùng dropout không giúp giảm", True),  # the prevention is what is denied
+        ("this does not prevent", True),
+        ("you can raise it a lot without", False),  # "without" is itself the prevention: "without X" = "no X"
+        ("tăng lr mà không bị", False),  # a bare negation, no prevention after it
+        ("nó giúp tránh", False),  # a prevention, not negated
+    ],
+)
+def test_a_denied_prevention_needs_a_preventive_word_after_the_cue(before, denied):
+    assert denies_prevention(before) is denied
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from grader.text.negation import (
     denies_benefit,
     folded_negated,
     has_benefit,
-    has_preventive,
+    denies_prevention,
     in_condition,
     is_counterfactual,
     is_negated,
@@ -66,7 +66,7 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
                 continue
             # The rubric says this term negatively ("tránh bão hòa", "không bị nổ"): a bare
             # negation paraphrases it; a negation of the prevention ("không giúp giảm") denies it.
-            if h.term not in target.negatable_keywords or has_preventive(before) or has_benefit(before):
+            if h.term not in target.negatable_keywords or denies_prevention(before) or has_benefit(before):
                 return True
         return False
     if ref_negated:

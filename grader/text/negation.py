@@ -67,12 +67,16 @@ def negation_cues(text: str, english: bool = True) -> list[str]:
 # consequence or a purpose. In "không khả thi vì O(N)" and "gradient mất dần nên weight
 # không cập nhật được" the negation describes a consequence; it does not deny the claim.
 # Verbs of causing ("không dẫn tới underfitting") are not breaks: denying them denies the claim.
-_SCOPE_BREAK = re.compile(rf"[,;:()]|\b(?:thì|thi|{CAUSE_WORDS})\b")
+_SCOPE_BREAK = re.compile(rf"[,;:()…]|\.{{2,}}|\b(?:thì|thi|{CAUSE_WORDS})\b")
 
 
 def _breaks(text: str) -> list[re.Match[str]]:
-    # "không phải vì/để X", "not because X": the negation is aimed at what the break introduces.
-    return [m for m in _SCOPE_BREAK.finditer(text) if not _CUE_RE.search(" ".join(text[: m.start()].split()[-2:]))]
+    # "không phải vì/để X", "not because X": the negation is aimed at what the word introduces. Punctuation
+    # always ends its reach ("gần như không update, network coi như ngừng học").
+    return [
+        m for m in _SCOPE_BREAK.finditer(text)
+        if not m.group(0)[0].isalnum() or not _CUE_RE.search(" ".join(text[: m.start()].split()[-2:]))
+    ]
 
 
 # A clause that opens with a cause or consequence word ("because each filter …", "nên gradient …")
@@ -104,7 +108,7 @@ def scope_before(text: str) -> str:
 # condition: in "khi mô hình quá đơn giản thì nó không bắt được quy luật" what follows is a
 # consequence, while in "recall thì cũng không cho biết thêm gì" it is the term's own comment.
 _AFTER_BREAK = re.compile(
-    r"[,;:()]|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|mà|mãi|hoài|nen|vi|de|va|con|nhung|ma|mai|hoai|"
+    r"[,;:()…]|\.{2,}|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|mà|mãi|hoài|nen|vi|de|va|con|nhung|ma|mai|hoai|"
     r"so|because|since|and|but|while|whereas)\b"
 )
 _THEN = re.compile(r"\b(?:thì|thi)\b")
@@ -210,3 +214,10 @@ def denies_belief(text_before: str) -> bool:
 def has_preventive(text: str) -> bool:
     """Whether ``text`` (any form) contains a word that keeps something away (tránh, giảm, avoid, prevent …)."""
     return bool(_PREVENTIVE_RE.search(normalize(text)))
+
+
+def denies_prevention(text: str) -> bool:
+    """Whether ``text`` negates a word that keeps something away: a negation cue, then a preventive word that is not
+    the cue itself ("không giúp giảm", "doesn't prevent"). "without diverging" is the prevention, not its denial."""
+    t = normalize(text)
+    return any(_PREVENTIVE_RE.search(t[m.end() :]) for m in _CUE_RE.finditer(_EXCEPT_RE.sub(" ", t)))
