@@ -79,6 +79,13 @@ def test_negated_answer_earns_little(g):
 def test_keyword_list_is_capped(g):
     r = g.grade("q1", "zero mean, unit variance, gamma beta, gradient ổn định, learning rate lớn, bão hòa, regularization")
     assert "keyword_list" in r.flags and r.score <= 0.2
+    # the same terms chained with arrows relate cause and effect: a terse claim, not a list
+    chain = g.grade(
+        "q5",
+        "tinh output -> so voi nhan ra loss -> dao ham loss theo tung trong so (chain rule, tu cuoi ve dau) "
+        "-> optimizer cap nhat w = w - lr * grad",
+    )
+    assert "keyword_list" not in chain.flags and chain.score >= 0.2, chain.to_text()
 
 
 def test_copy_of_question_earns_nothing(g):

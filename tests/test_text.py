@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from grader.match.answer import keyword_list_score
-from grader.text.keywords import FOLDED_CREDIT, CompiledKeyword, keyword_coverage, match_keyword
+from grader.text.keywords import FOLDED_CREDIT, CompiledKeyword, keyword_coverage, match_keyword, without_degree_adverbs
 from grader.text.language import detect_language
 from grader.text.negation import (
     claim_head,
@@ -23,7 +23,7 @@ from grader.text.negation import (
     scope_before,
 )
 from grader.text.normalize import fold, normalize, normalize_tone_placement
-from grader.text.segment import segment
+from grader.text.segment import segment, split_sentences
 
 
 def test_nfc_and_case():
@@ -266,3 +266,22 @@ def test_keyword_coverage_saturates_and_required():
 )
 def test_keyword_list_structure(text, is_list):
     assert (keyword_list_score(text) >= 0.6) is is_list
+
+
+def test_a_formula_minus_is_no_bullet():
+    text = "update w = w - lr * grad, lap lai\n- focal loss\n- undersample"
+    assert [text[s:e] for s, e in split_sentences(text)] == ["update w = w - lr * grad, lap lai", "focal loss", "undersample"]
+    # a dash between clauses without a formula still separates them
+    assert len(split_sentences("Backprop stops there - the optimizer updates the weights")) == 2
+
+
+def test_a_degree_adverb_inside_a_term_still_matches():
+    k = kw("hội tụ chậm", "converge slowly")
+    for text in ("lr nhỏ thì hội tụ rất chậm", "lr nho thi hoi tu rat cham", "it will converge really slowly"):
+        hit = match_keyword(k, *forms(text))
+        assert hit is not None and forms(text)[0][hit.start : hit.end].split()[-1] in ("chậm", "cham", "slowly"), text
+    bare, where = without_degree_adverbs("hội tụ rất chậm")
+    assert bare == "hội tụ chậm" and where[bare.index("chậm")] == "hội tụ rất chậm".index("chậm")
+    # only degree adverbs: "quá" (quá trình, quá khớp) and "siêu" (siêu tham số) are kept
+    assert without_degree_adverbs("siêu tham số của quá trình")[0] == "siêu tham số của quá trình"
+    assert match_keyword(kw("tham số"), *forms("siêu tham số")) is not None  # found as typed, as before

@@ -14,12 +14,13 @@ from rapidfuzz import fuzz
 
 from grader.analysis import AnswerAnalysis
 from grader.compile import CompiledRubric
-from grader.compile.probe import LIST, SALAD
+from grader.compile.probe import LIST, NONE, SALAD
 from grader.match.polarity import adds_negation
 from grader.match.similarity import RubricSimilarity
 from grader.text.lexicon import LIST_EN_FUNCTION, LIST_VI_FUNCTION, LIST_VI_FUNCTION_FOLDED
 from grader.text.normalize import diacritic_ratio, fold, nfc
 from grader.text.negation import negation_explained
+from grader.text.segment import is_arrow_link
 
 _SEPARATORS = re.compile(r"[,;/|\n•·]+|\s-\s")
 # A word: a whitespace-delimited run of letters, punctuation around it and a possessive 's left out;
@@ -105,11 +106,14 @@ def structure_shares(similarity: RubricSimilarity) -> tuple[float, float, float]
     leaves = similarity.analysis.leaves
     if proba is None or probe is None or not leaves:
         return 0.0, 0.0, 0.0
+    segments = similarity.analysis.segments
     top = [probe.classes[k] for k in proba[leaves].argmax(axis=1)]
+    # A link of a chain typed with arrows ("lr lớn -> loss nổ") relates its two sides: a claim, however terse,
+    # and never a bare list of terms (the probe's lists are terms joined by commas, slashes, bullets).
+    top = [NONE if c == LIST and is_arrow_link(segments[k].text) else c for k, c in zip(leaves, top)]
     on_topic = [c for c in top if c.startswith(("p:", "c:"))]
     # The probe learned denials mostly from inserted negations; where the exact rules read every negation
     # word of a segment as something else ("bằng không": zero), the segment does not contradict.
-    segments = similarity.analysis.segments
     contra = sum(c.startswith("c:") and not negation_explained(segments[k].text) for k, c in zip(leaves, top))
     contra = contra / len(on_topic) if on_topic else 0.0
     return top.count(LIST) / len(top), top.count(SALAD) / len(top), contra

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from grader.text.lexicon import DEGREE_ADVERBS
 from grader.text.normalize import fold, normalize
 
 FOLDED_CREDIT = 0.85
@@ -22,6 +24,7 @@ _TOKEN = re.compile(r"\w+")
 EXACT_BELOW = 5
 MIN_RATIO = 88.0
 MIN_SPAN_SHARE = 0.85
+_DEGREE_RE = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, DEGREE_ADVERBS), key=len, reverse=True)) + r") (?=\w)")
 
 
 @dataclass(frozen=True)
@@ -94,15 +97,41 @@ def _find(form: str, text: str) -> tuple[float, int, int] | None:
     return align.score, s, e
 
 
+@lru_cache(maxsize=4096)  # one answer is searched for every keyword of its rubric
+def without_degree_adverbs(text: str) -> tuple[str, tuple[int, ...]]:
+    """``text`` without its degree adverbs (:data:`~grader.text.lexicon.DEGREE_ADVERBS`), and for each of its
+    characters the offset of that character in ``text`` (plus one past the end)."""
+    kept: list[int] = []
+    pos = 0
+    for m in _DEGREE_RE.finditer(text):
+        kept.extend(range(pos, m.start()))
+        pos = m.end()
+    kept.extend(range(pos, len(text) + 1))
+    return "".join(text[i] for i in kept[:-1]), tuple(kept)
+
+
+def _find_graded(form: str, text: str) -> tuple[float, int, int] | None:
+    """``_find``, then ``_find`` in the text without its degree adverbs (offsets mapped back to ``text``)."""
+    hit = _find(form, text)
+    if hit is not None:
+        return hit
+    bare, where = without_degree_adverbs(text)
+    if len(bare) == len(text):
+        return None
+    hit = _find(form, bare)
+    return (hit[0], where[hit[1]], where[hit[2] - 1] + 1) if hit is not None else None
+
+
 def match_keyword(kw: CompiledKeyword, norm_text: str, folded_text: str) -> KeywordHit | None:
-    """The best hit of ``kw`` in an answer given in both forms, or None."""
+    """The best hit of ``kw`` in an answer given in both forms, or None. A degree adverb inside the term is allowed
+    ("hội tụ rất chậm" holds "hội tụ chậm")."""
     for form in kw.forms:
-        hit = _find(form, norm_text)
+        hit = _find_graded(form, norm_text)
         if hit:
             return KeywordHit(kw.term, 1.0, hit[1], hit[2])
     aligned = len(norm_text) == len(folded_text)
     for form in kw.folded:
-        hit = _find(form, folded_text)
+        hit = _find_graded(form, folded_text)
         if hit:
             # A short form found only by folding, where the answer itself has diacritics, is a
             # false friend ("GAP" in "gấp đôi", "no" in "nó"): folding is for text typed without them.

@@ -103,6 +103,13 @@ NEGATED_BELIEF = (
     r"(?:(?:hề|thật sự|thực sự|really|actually|necessarily)\s+)?"
     r"(?:nghĩ|cho rằng|cho là|tin|think|believe|feel|agree|suppose|reckon)\b"
 )
+# Degree adverbs: they grade a claim and never change it, so a term may be said with one inside it ("hội tụ rất
+# chậm" says "hội tụ chậm", "converges really slowly" says "converges slowly"). Only words that are nothing else:
+# not "quá" (quá trình, quá khớp), "cực" (cực tiểu), "siêu" (siêu tham số), "so", "too".
+DEGREE_ADVERBS = frozenset(
+    _words("rất khá hơi rat kha very really extremely quite fairly pretty incredibly")
+    + ("cực kỳ", "cực kì", "vô cùng", "cuc ky", "cuc ki", "vo cung", "khá là", "kha la")
+)
 # Verbs of benefit: "không giúp tiết kiệm RAM" denies the benefit.
 BENEFIT_WORDS = r"giúp|cho phép|tiết kiệm|giup|cho phep|tiet kiem|help\w*|allow\w*|sav(?:e|es|ing)|enabl\w*|let\w*"
 

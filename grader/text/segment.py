@@ -86,11 +86,22 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# A formula's operators are no bullets: "w = w - lr * grad" (an "=" earlier in the clause, no punctuation between).
+_FORMULA_BEFORE = re.compile(r"=[^=.;,!?\n]*$")
+
+
+def _is_operator(text: str, bullet: re.Match[str]) -> bool:
+    if not any(c in bullet.group(0) for c in "-*·") or bullet.start() == 0 or text[bullet.start()] == "\n":
+        return False
+    line_start = text.rfind("\n", 0, bullet.start()) + 1
+    return bool(_FORMULA_BEFORE.search(text, line_start, bullet.start()))
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans of ``text``: lines and bullets first, then sentences."""
     spans: list[tuple[int, int]] = []
     pos = 0
-    bounds = [(m.start(), m.end()) for m in _LINE_SPLIT.finditer(text)] + [(len(text), len(text))]
+    bounds = [(m.start(), m.end()) for m in _LINE_SPLIT.finditer(text) if not _is_operator(text, m)] + [(len(text), len(text))]
     split = _sentence_splitter()
     for b_start, b_end in bounds:
         s, e = _trim(text, pos, b_start)
@@ -111,6 +122,11 @@ def _join_split_tokens(spans: list[tuple[int, int]], text: str) -> list[tuple[in
         else:
             out.append((s, e))
     return out
+
+
+def is_arrow_link(text: str) -> bool:
+    """Whether ``text`` holds an arrow ("->", "=>", "→"): a link of a chain typed as "cause -> effect"."""
+    return bool(_ARROW.search(text))
 
 
 def _arrow_links(text: str, start: int, end: int) -> list[tuple[int, int]]:
