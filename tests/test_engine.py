@@ -150,6 +150,17 @@ def test_short_elliptical_answer_earns_partial_credit(g):
     assert g.grade("q9", "Em không biết ạ.").score == 0
 
 
+def test_a_claim_reported_and_contested_earns_nothing(g):
+    # the speaker attributes the claim to others and disowns it: a denial, like "I don't think X"
+    said = "Data generators let you train on a dataset that does not fit in RAM, since they load one batch at a time."
+    reported = (
+        "Some people say generators let you train on a dataset that does not fit in RAM, since they load one batch "
+        "at a time, but honestly today's machines hold everything, I never bother with them."
+    )
+    own, theirs = g.grade("q12", said), g.grade("q12", reported)
+    assert own.point("memory_saving").status == "covered", own.to_text()
+    assert theirs.point("memory_saving").status == "missing" and theirs.point("memory_saving").negated, theirs.to_text()
+
 def test_negations_that_are_not_denials(g):
     zero = g.grade("q1", "BN chuẩn hóa activation của mỗi layer để có trung bình bằng không và phương sai bằng một.")
     assert zero.point("normalize_activations").status == "covered" and "negated" not in zero.flags, zero.to_text()

@@ -13,8 +13,10 @@ from grader.text.negation import (
     claim_head,
     denies_belief,
     denies_benefit,
+    contested_report,
     denies_prevention,
     in_condition,
+    in_contested_report,
     is_counterfactual,
     is_negated,
     negation_cues,
@@ -285,3 +287,30 @@ def test_a_degree_adverb_inside_a_term_still_matches():
     # only degree adverbs: "quá" (quá trình, quá khớp) and "siêu" (siêu tham số) are kept
     assert without_degree_adverbs("siêu tham số của quá trình")[0] == "siêu tham số của quá trình"
     assert match_keyword(kw("tham số"), *forms("siêu tham số")) is not None  # found as typed, as before
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reported"),
+    [
+        # a claim reported as others' and contested in the same sentence is the speaker's denial
+        ("Sách thì ghi là lr nhỏ giúp hội tụ ổn định, nhưng em thử thì thấy chả khác gì", "là lr nhỏ giúp hội tụ ổn định"),
+        ("They say dropout fixes overfitting, but in my runs it never did", "dropout fixes overfitting"),
+        ("nguoi ta hay noi BN giup train nhanh, nhung em khong tin", "bn giup train nhanh"),
+        # ... not when what follows concedes, not without a contest, not when the speaker says it
+        ("People say it smooths the loss surface, but also it lets you raise the learning rate", None),
+        ("Nhiều người nói BN giúp train nhanh hơn, nhưng đúng là vậy thật", None),
+        ("People say it smooths the loss surface and I agree", None),
+        ("I would say it smooths the loss surface, but it also adds noise", None),
+    ],
+)
+def test_a_contested_report_is_denied(sentence, reported):
+    found = contested_report(sentence)
+    claim = None if found is None else normalize(sentence)[found[1] : found[2]].strip(" ,")
+    assert claim == reported
+
+
+def test_contested_report_covers_the_claim_not_the_contest():
+    s = "They say dropout fixes overfitting, but in my runs it never did"
+    assert in_contested_report("They say dropout fixes overfitting", s)
+    assert not in_contested_report("but in my runs it never did", s)
+    assert in_contested_report(s, s, at=normalize(s).index("overfitting")) and not in_contested_report(s, s, at=normalize(s).index("runs"))

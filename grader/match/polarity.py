@@ -17,6 +17,7 @@ from grader.text.negation import (
     has_benefit,
     denies_prevention,
     in_condition,
+    in_contested_report,
     is_counterfactual,
     is_negated,
     scope_after,
@@ -42,13 +43,16 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
     A sentence (``context``) that argues by a negated condition ("nếu không có
     activation thì …") negates nothing.
     """
-    if is_counterfactual(context if context is not None else segment_text):
+    sentence = context if context is not None else segment_text
+    if is_counterfactual(sentence):
         return False
     norm = normalize(segment_text)
     folded = fold(norm)
     hits = [h for h in (match_keyword(k, norm, folded) for k in target.keywords) if h is not None]
     if hits:
         for h in hits:
+            if in_contested_report(norm, sentence, at=h.start):
+                return True  # "people say it is for memory, but …": the speaker disowns the claim
             text = norm if h.credit == 1.0 else folded
             if is_negated(text[h.start : h.end], english):
                 continue  # the keyword itself carries the negation ("không đổi")
@@ -69,6 +73,8 @@ def adds_negation(segment_text: str, target: Target, ref_negated: bool, english:
             if h.term not in target.negatable_keywords or denies_prevention(before) or has_benefit(before):
                 return True
         return False
+    if in_contested_report(norm, sentence):
+        return True
     if ref_negated:
         return False
     head = claim_head(segment_text)

@@ -110,6 +110,20 @@ DEGREE_ADVERBS = frozenset(
     _words("rất khá hơi rat kha very really extremely quite fairly pretty incredibly")
     + ("cực kỳ", "cực kì", "vô cùng", "cuc ky", "cuc ki", "vo cung", "khá là", "kha la")
 )
+# A claim attributed to others ("people say X", "người ta hay nói X") and then contested in the same sentence ("…, but
+# …", "…, nhưng …") is denied by the speaker, as a negated verb of belief denies its clause: reported speech, then
+# an adversative. Impersonal or third-person sayers only ("I'd say" asserts); accented and folded forms.
+REPORTED_SPEECH = (
+    r"\b(?:people|they|some(?:\s+people)?|many(?:\s+people)?|others|books?|textbooks?|tutorials?)\s+"
+    r"(?:often\s+|usually\s+|always\s+|will\s+|would\s+)?(?:say|says|said|claim|claims|think|believe|tell\s+you)\b"
+    r"|\bit(?:'s|\s+is)\s+(?:often\s+|commonly\s+|usually\s+)?(?:said|claimed|believed)\b"
+    r"|(?:người ta|nhiều người|có người|sách|giáo trình|nguoi ta|nhieu nguoi|co nguoi)\s+"
+    r"(?:hay\s+|thường\s+|vẫn\s+|cứ\s+|thì\s+|thuong\s+|van\s+|thi\s+)?(?:nói|bảo|cho rằng|nghĩ|ghi|viết|noi|bao|cho rang|nghi)\b"
+    r"|\b(?:nghe nói|nghe bảo|nghe noi)\b"
+)
+# What contests the reported claim, and what after it concedes instead ("but also", "nhưng đúng là").
+CONTESTING = r"\b(?:but|however|though|nhưng|nhưng mà|tuy nhiên|song|nhung|tuy nhien)\b"
+CONCEDING = r"^\W*(?:\w+\W+)?(?:also|too|true|right|indeed|cũng|còn|đúng|cung|con|dung)\b"
 # Verbs of benefit: "không giúp tiết kiệm RAM" denies the benefit.
 BENEFIT_WORDS = r"giúp|cho phép|tiết kiệm|giup|cho phep|tiet kiem|help\w*|allow\w*|sav(?:e|es|ing)|enabl\w*|let\w*"
 

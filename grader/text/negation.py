@@ -21,10 +21,13 @@ from functools import lru_cache
 from grader.text.lexicon import (
     BENEFIT_WORDS,
     CAUSE_WORDS,
+    CONCEDING,
+    CONTESTING,
     EN_NEGATION_CUES,
     NEGATED_BELIEF,
     NOT_NEGATIONS,
     PREVENTIVE_WORDS,
+    REPORTED_SPEECH,
     VI_NEGATION_CUES,
 )
 from grader.text.normalize import fold, normalize
@@ -221,3 +224,39 @@ def denies_prevention(text: str) -> bool:
     the cue itself ("không giúp giảm", "doesn't prevent"). "without diverging" is the prevention, not its denial."""
     t = normalize(text)
     return any(_PREVENTIVE_RE.search(t[m.end() :]) for m in _CUE_RE.finditer(_EXCEPT_RE.sub(" ", t)))
+
+
+_REPORTED_RE = re.compile(REPORTED_SPEECH)
+_CONTESTING_RE = re.compile(CONTESTING)
+_CONCEDING_RE = re.compile(CONCEDING)
+
+
+@lru_cache(maxsize=8192)
+def contested_report(sentence: str) -> tuple[int, int, int] | None:
+    """Where ``normalize(sentence)`` reports a claim as others' and then contests it ("people say X, but …",
+    "người ta hay nói X, nhưng …"): (start of the reporting words, start of X, start of the adversative), or None."""
+    t = normalize(sentence)
+    for m in _REPORTED_RE.finditer(t):
+        for c in _CONTESTING_RE.finditer(t, m.end()):
+            if _CONCEDING_RE.match(t[c.end() :]):
+                continue
+            return (m.start(), m.end(), c.start()) if t[m.end() : c.start()].strip(" ,") else None
+    return None
+
+
+def in_contested_report(segment_text: str, sentence: str, at: int | None = None) -> bool:
+    """Whether ``segment_text`` lies in the contested report of ``sentence`` (:func:`contested_report`): the whole
+    segment between the reporting words and the adversative, or, given ``at`` (a term's offset in the normalised
+    segment), the term inside the reported claim."""
+    found = contested_report(sentence)
+    if found is None:
+        return False
+    opening, claim, contest = found
+    t, seg = normalize(sentence), normalize(segment_text).strip(" ,.;:")
+    start = t.find(seg)
+    if start < 0 or not seg:
+        return False
+    if at is not None:
+        at -= len(normalize(segment_text)) - len(normalize(segment_text).lstrip(" ,.;:"))
+        return claim <= start + at < contest
+    return opening <= start and start + len(seg) <= contest
