@@ -9,7 +9,7 @@ creates false friends (bàn/bán, không/khống).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -110,35 +110,41 @@ def without_degree_adverbs(text: str) -> tuple[str, tuple[int, ...]]:
     return "".join(text[i] for i in kept[:-1]), tuple(kept)
 
 
-def _find_graded(form: str, text: str) -> tuple[float, int, int] | None:
-    """``_find``, then ``_find`` in the text without its degree adverbs (offsets mapped back to ``text``)."""
-    hit = _find(form, text)
-    if hit is not None:
-        return hit
+def _first_hit(
+    forms: tuple[str, ...], text: str, accept: Callable[[tuple[float, int, int]], bool] | None = None
+) -> tuple[float, int, int] | None:
+    """The first form's hit in ``text`` that ``accept`` takes; failing that, a hit of a form of several words in the
+    text without its degree adverbs (a term said with one inside it), offsets mapped back to ``text``."""
+    for form in forms:
+        hit = _find(form, text)
+        if hit is not None and (accept is None or accept(hit)):
+            return hit
     bare, where = without_degree_adverbs(text)
     if len(bare) == len(text):
         return None
-    hit = _find(form, bare)
-    return (hit[0], where[hit[1]], where[hit[2] - 1] + 1) if hit is not None else None
+    for form in forms:
+        if " " in form and (hit := _find(form, bare)) is not None:
+            mapped = (hit[0], where[hit[1]], where[hit[2] - 1] + 1)
+            if accept is None or accept(mapped):
+                return mapped
+    return None
 
 
 def match_keyword(kw: CompiledKeyword, norm_text: str, folded_text: str) -> KeywordHit | None:
     """The best hit of ``kw`` in an answer given in both forms, or None. A degree adverb inside the term is allowed
     ("hội tụ rất chậm" holds "hội tụ chậm")."""
-    for form in kw.forms:
-        hit = _find_graded(form, norm_text)
-        if hit:
-            return KeywordHit(kw.term, 1.0, hit[1], hit[2])
+    hit = _first_hit(kw.forms, norm_text)
+    if hit is not None:
+        return KeywordHit(kw.term, 1.0, hit[1], hit[2])
     aligned = len(norm_text) == len(folded_text)
-    for form in kw.folded:
-        hit = _find_graded(form, folded_text)
-        if hit:
-            # A short form found only by folding, where the answer itself has diacritics, is a
-            # false friend ("GAP" in "gấp đôi", "no" in "nó"): folding is for text typed without them.
-            if len(form) < EXACT_BELOW and aligned and norm_text[hit[1] : hit[2]] != folded_text[hit[1] : hit[2]]:
-                continue
-            return KeywordHit(kw.term, FOLDED_CREDIT, hit[1], hit[2])
-    return None
+
+    def not_false_friend(h: tuple[float, int, int]) -> bool:
+        # A short form found only by folding, where the answer itself has diacritics, is a
+        # false friend ("GAP" in "gấp đôi", "no" in "nó"): folding is for text typed without them.
+        return not (h[2] - h[1] < EXACT_BELOW and aligned and norm_text[h[1] : h[2]] != folded_text[h[1] : h[2]])
+
+    hit = _first_hit(kw.folded, folded_text, not_false_friend)
+    return KeywordHit(kw.term, FOLDED_CREDIT, hit[1], hit[2]) if hit is not None else None
 
 
 def keyword_coverage(keywords: tuple[CompiledKeyword, ...], norm_text: str, folded_text: str) -> tuple[float, list[KeywordHit], bool]:
