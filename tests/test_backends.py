@@ -402,3 +402,11 @@ def test_compact_tokenizer_equals_the_full_one_on_random_text() -> None:
         assert enc.tokenize([query])[0][0] == full.encode(query).ids
 
     check()
+
+
+def test_every_openvino_backend_runs_an_export_variant():
+    from grader.embedding.backends import BACKEND_OF_VARIANT, BACKENDS, EXPORT_VARIANTS
+    from grader.embedding.export import VARIANTS
+
+    assert set(EXPORT_VARIANTS) == set(BACKENDS) - {"torch"} and set(EXPORT_VARIANTS.values()) == set(VARIANTS)
+    assert all(BACKEND_OF_VARIANT[v] == b for b, v in EXPORT_VARIANTS.items())

@@ -9,6 +9,9 @@ from __future__ import annotations
 #: measured figures are in docs/speed.md.
 BACKENDS = ("openvino", "torch", "openvino-int8")
 DEFAULT_BACKEND = "openvino"
+#: The OpenVINO backends and the export variant each runs (grader.embedding.export.VARIANTS): one table both ways.
+EXPORT_VARIANTS = {"openvino": "fp32", "openvino-int8": "int8"}
+BACKEND_OF_VARIANT = {variant: backend for backend, variant in EXPORT_VARIANTS.items()}
 
 
 def check_backend(backend: str) -> str:

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from grader.embedding.backends import BACKENDS, DEFAULT_BACKEND, check_backend
+from grader.embedding.backends import BACKENDS, DEFAULT_BACKEND, EXPORT_VARIANTS, check_backend
 
 DEFAULT_MODEL = "bundled"
 __all__ = [
@@ -101,4 +101,4 @@ def load_encoder(model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND) -> 
         raise ValueError(f"the {backend} backend exports a local model folder, and {model!r} is none: give a folder, or use backend 'torch'")
     from grader.embedding.exported_encoder import ExportedEncoder
 
-    return ExportedEncoder(model, variant="int8" if backend == "openvino-int8" else "fp32")
+    return ExportedEncoder(model, variant=EXPORT_VARIANTS[backend])

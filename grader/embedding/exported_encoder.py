@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.embedding.backends import BACKEND_OF_VARIANT
 from grader.embedding.export import (
     COMPACT_IDS_NAME,
     COMPACT_NAME,
@@ -141,7 +142,7 @@ class ExportedEncoder:
         #: The model (the signature's ``model``: the torch backend's id for the same model); the backend is named
         #: apart (``backend``), and ``cache_id`` keys the embedding cache, never shared with another backend.
         self.model_id = base_id
-        self.backend = "openvino" if variant == "fp32" else f"openvino-{variant}"
+        self.backend = BACKEND_OF_VARIANT[variant]
         self.cache_id = f"{base_id}+openvino-{variant}.x{EXPORT_VERSION}"
         self.prefix = e5_prefix(model, base_id)
         self.batch_size = batch_size
