@@ -314,3 +314,14 @@ def test_contested_report_covers_the_claim_not_the_contest():
     assert in_contested_report("They say dropout fixes overfitting", s)
     assert not in_contested_report("but in my runs it never did", s)
     assert in_contested_report(s, s, at=normalize(s).index("overfitting")) and not in_contested_report(s, s, at=normalize(s).index("runs"))
+
+
+def test_a_topic_ending_in_thi_joins_its_comment():
+    text = "Còn learning rate thì, ờ, là bước nhảy của mỗi lần cập nhật, lớn quá thì loss nổ."
+    clauses = [s.text for s in segment(text) if s.kind == "clause"]
+    assert clauses == ["Còn learning rate thì, ờ, là bước nhảy của mỗi lần cập nhật", "lớn quá thì loss nổ."]
+    # a piece of interjections alone is no clause, and a topic does not swallow an arrow chain
+    assert [s.text for s in segment("lr lớn thì -> loss nổ, lr nhỏ thì hội tụ chậm") if s.kind == "clause"] == [
+        "lr lớn thì -> loss nổ",
+        "lr nhỏ thì hội tụ chậm",
+    ]

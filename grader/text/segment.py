@@ -3,7 +3,8 @@
 Each rubric point is matched against the part of the answer that says it, so
 the answer is cut into sentences (lines and bullets first, then underthesea's
 sentence splitter, which knows Vietnamese abbreviations such as "v.v." and
-"TS.") and sentences into clauses (at ``;``, ``,`` and contrast words). The
+"TS.") and sentences into clauses (at ``;``, ``,`` and contrast words; a topic ending in "thì" stays
+with its comment). The
 offsets index the NFC text of the answer, so evidence can be quoted exactly.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from grader.text.lexicon import INTERJECTIONS
 
 _LINE_SPLIT = re.compile(r"\n+|(?:^|\s)(?:[-*•·]|\d+[.)])\s+")
 # Clause boundaries: punctuation, and words that start a new claim or flip one.
@@ -143,14 +146,40 @@ def _arrow_links(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(pieces[i][0], pieces[i + 1][1]) for i in range(len(pieces) - 1)]
 
 
+# A piece that ends with the topic or condition marker "thì" says what the next piece is about ("siêu tham số thì,
+# ờ, là mình chọn trước khi train"): the two are one clause. Pieces of interjections only (ờ, ừm, uh) sit between.
+_TOPIC_END = re.compile(r"\b(?:thì|thi)\W*$", re.IGNORECASE)
+_INTERJECTIONS = frozenset(INTERJECTIONS)
+
+
+def _only_interjections(piece: str) -> bool:
+    words = _WORD.findall(piece.lower())
+    return bool(words) and all(w in _INTERJECTIONS for w in words)
+
+
+def _join_topics(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    waiting = False  # the last piece is a topic that waits for its comment
+    for s, e in pieces:
+        if waiting and not _ARROW.search(text, out[-1][0], e):
+            out[-1] = (out[-1][0], e)  # the comment (or an interjection before it) joins its topic
+            waiting = _only_interjections(text[s:e])
+        else:
+            out.append((s, e))
+            waiting = bool(_TOPIC_END.search(text[s:e]))
+    return out
+
+
 def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Clause spans inside the sentence ``text[start:end]``; short pieces are dropped."""
-    out = []
+    """Clause spans inside the sentence ``text[start:end]``; a topic ending in "thì" joins its comment; short pieces
+    are dropped."""
+    pieces = []
     pos = start
     for m in _CLAUSE_SPLIT.finditer(text, start, end):
-        out.extend(_arrow_links(text, *_trim(text, pos, m.start())))
+        pieces.append(_trim(text, pos, m.start()))
         pos = m.end()
-    out.extend(_arrow_links(text, *_trim(text, pos, end)))
+    pieces.append(_trim(text, pos, end))
+    out = [link for s, e in _join_topics(text, pieces) for link in _arrow_links(text, s, e)]
     return [(s, e) for s, e in out if len(_WORD.findall(text[s:e])) >= MIN_CLAUSE_WORDS]
 
 
