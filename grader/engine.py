@@ -34,7 +34,7 @@ from grader.signature import Signature
 from grader.text.restore import data_digest
 
 # How answers are cut and read (segmentation, polarity and list rules): bumped when a change moves scores, so a
-# calibration fitted before it is reported stale. seg3: formula operators, arrow links, reported speech.
+# calibration fitted before it is reported stale. seg3: formula operators, arrow links, topics, reported speech.
 SEGMENTER_VERSION = "seg3"
 __all__ = ["Grader", "UnknownQuestionError", "check_answer", "check_feedback_language"]
 
