@@ -80,7 +80,8 @@ class ExportVariant:
 
     name: str
     #: Store the weights of the matrix products as int8 (per output channel, asymmetric:
-    #: ``nncf.compress_weights`` INT8_ASYM; the token table, outside the graph, stays float32). OpenVINO then also quantises activations dynamically
+    #: ``nncf.compress_weights`` INT8_ASYM; the token table, outside the graph, stays float32). OpenVINO then
+    #: also quantises activations dynamically
     #: (per group of 32 values, not per tensor) on CPUs with int8 dot products, or decompresses to its
     #: inference precision. False: fp32 weights.
     int8_weights: bool

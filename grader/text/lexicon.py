@@ -185,6 +185,6 @@ RESTORE_ENGLISH_STOP = frozenset(STOP_EN | LIST_EN_FUNCTION)
 SPOKEN_OPENINGS_EN = ("So, um,", "Okay so", "Well, basically,", "Uh, I think", "Right, so", "Hmm, so like,")
 SPOKEN_OPENINGS_VI = ("Dạ,", "Ờ thì", "Dạ em nghĩ là", "À, kiểu như là", "Thì mình hiểu là", "Ừm, em nghĩ")
 # Sounds a speaker makes while thinking: no word of the claim (a piece of them alone is no clause).
-INTERJECTIONS = _words("ờ ừ ừm ơ à ạ uh um uhm hmm er erm")
+INTERJECTIONS = frozenset(_words("ờ ừ ừm ơ à ạ uh um uhm hmm er erm"))
 SPOKEN_FILLERS_EN = ("um", "uh", "like", "you know", "basically", "kind of", "I mean")
 SPOKEN_FILLERS_VI = ("ờ", "kiểu", "thì", "á", "ạ", "kiểu như", "nói chung là", "đó")

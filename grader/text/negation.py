@@ -186,18 +186,23 @@ def has_benefit(text: str) -> bool:
     return bool(_BENEFIT_RE.search(normalize(text)))
 
 
-def denies_benefit(text: str, english: bool = True) -> bool:
-    """Whether ``text`` denies a benefit: a negation cue then, within two words, a verb of benefit
-    ("không giúp", "chẳng tiết kiệm được", "won't help", "doesn't really save")."""
-    t = normalize(text)
-    t = _EXCEPT_RE.sub(" ", t)
+def _cue_then(text: str, words: re.Pattern[str], english: bool = True, within: int | None = None) -> bool:
+    """Whether a negation cue of ``text`` is followed by a match of ``words`` (in its next ``within`` words, or
+    anywhere after it); "no" counts only when ``english``."""
+    t = _EXCEPT_RE.sub(" ", normalize(text))
     for m in _CUE_RE.finditer(t):
         if not english and m.group(0) == "no":
             continue
-        following = " ".join(t[m.end() :].split()[:3])
-        if _BENEFIT_RE.search(following):
+        following = t[m.end() :] if within is None else " ".join(t[m.end() :].split()[:within])
+        if words.search(following):
             return True
     return False
+
+
+def denies_benefit(text: str, english: bool = True) -> bool:
+    """Whether ``text`` denies a benefit: a negation cue then, within two words, a verb of benefit
+    ("không giúp", "chẳng tiết kiệm được", "won't help", "doesn't really save")."""
+    return _cue_then(text, _BENEFIT_RE, english, within=3)
 
 
 _BELIEF_RE = re.compile(rf"(?<!\w){NEGATED_BELIEF}")
@@ -222,8 +227,7 @@ def has_preventive(text: str) -> bool:
 def denies_prevention(text: str) -> bool:
     """Whether ``text`` negates a word that keeps something away: a negation cue, then a preventive word that is not
     the cue itself ("không giúp giảm", "doesn't prevent"). "without diverging" is the prevention, not its denial."""
-    t = normalize(text)
-    return any(_PREVENTIVE_RE.search(t[m.end() :]) for m in _CUE_RE.finditer(_EXCEPT_RE.sub(" ", t)))
+    return _cue_then(text, _PREVENTIVE_RE)
 
 
 _REPORTED_RE = re.compile(REPORTED_SPEECH)
@@ -252,11 +256,11 @@ def in_contested_report(segment_text: str, sentence: str, at: int | None = None)
     if found is None:
         return False
     opening, claim, contest = found
-    t, seg = normalize(sentence), normalize(segment_text).strip(" ,.;:")
-    start = t.find(seg)
+    norm = normalize(segment_text)
+    seg = norm.strip(" ,.;:")
+    start = normalize(sentence).find(seg)
     if start < 0 or not seg:
         return False
-    if at is not None:
-        at -= len(normalize(segment_text)) - len(normalize(segment_text).lstrip(" ,.;:"))
-        return claim <= start + at < contest
+    if at is not None:  # ``at`` indexes the segment before its leading punctuation was stripped
+        return claim <= start + at - (len(norm) - len(norm.lstrip(" ,.;:"))) < contest
     return opening <= start and start + len(seg) <= contest

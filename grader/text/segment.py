@@ -149,12 +149,11 @@ def _arrow_links(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # A piece that ends with the topic or condition marker "thì" says what the next piece is about ("siêu tham số thì,
 # ờ, là mình chọn trước khi train"): the two are one clause. Pieces of interjections only (ờ, ừm, uh) sit between.
 _TOPIC_END = re.compile(r"\b(?:thì|thi)\W*$", re.IGNORECASE)
-_INTERJECTIONS = frozenset(INTERJECTIONS)
 
 
 def _only_interjections(piece: str) -> bool:
     words = _WORD.findall(piece.lower())
-    return bool(words) and all(w in _INTERJECTIONS for w in words)
+    return bool(words) and all(w in INTERJECTIONS for w in words)
 
 
 def _join_topics(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
