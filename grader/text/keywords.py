@@ -97,7 +97,7 @@ def _find(form: str, text: str) -> tuple[float, int, int] | None:
     return align.score, s, e
 
 
-@lru_cache(maxsize=4096)  # one answer is searched for every keyword of its rubric
+@lru_cache(maxsize=256)  # a text with a degree adverb is searched again for every keyword its typed forms missed
 def without_degree_adverbs(text: str) -> tuple[str, tuple[int, ...]]:
     """``text`` without its degree adverbs (:data:`~grader.text.lexicon.DEGREE_ADVERBS`), and for each of its
     characters the offset of that character in ``text`` (plus one past the end)."""
@@ -119,9 +119,9 @@ def _first_hit(
         hit = _find(form, text)
         if hit is not None and (accept is None or accept(hit)):
             return hit
-    bare, where = without_degree_adverbs(text)
-    if len(bare) == len(text):
+    if _DEGREE_RE.search(text) is None:  # most texts: no second search, and nothing cached
         return None
+    bare, where = without_degree_adverbs(text)
     for form in forms:
         if " " in form and (hit := _find(form, bare)) is not None:
             mapped = (hit[0], where[hit[1]], where[hit[2] - 1] + 1)
