@@ -296,10 +296,13 @@ def test_a_degree_adverb_inside_a_term_still_matches():
         ("Sách thì ghi là lr nhỏ giúp hội tụ ổn định, nhưng em thử thì thấy chả khác gì", "là lr nhỏ giúp hội tụ ổn định"),
         ("They say dropout fixes overfitting, but in my runs it never did", "dropout fixes overfitting"),
         ("nguoi ta hay noi BN giup train nhanh, nhung em khong tin", "bn giup train nhanh"),
+        ("Nhiều người nói BN giúp train nhanh, song em thấy không khác gì", "bn giúp train nhanh"),
         # ... not when what follows concedes, not without a contest, not when the speaker says it
         ("People say it smooths the loss surface, but also it lets you raise the learning rate", None),
         ("Nhiều người nói BN giúp train nhanh hơn, nhưng đúng là vậy thật", None),
         ("People say it smooths the loss surface and I agree", None),
+        # "song song" is "parallel", not the formal "but"
+        ("Người ta hay nói generator đọc dữ liệu song song với lúc GPU train nên không phải chờ", None),
         ("I would say it smooths the loss surface, but it also adds noise", None),
     ],
 )

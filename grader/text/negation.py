@@ -200,7 +200,7 @@ def _cue_then(text: str, words: re.Pattern[str], english: bool = True, within: i
 
 
 def denies_benefit(text: str, english: bool = True) -> bool:
-    """Whether ``text`` denies a benefit: a negation cue then, within two words, a verb of benefit
+    """Whether ``text`` denies a benefit: a negation cue then, within its next three words, a verb of benefit
     ("không giúp", "chẳng tiết kiệm được", "won't help", "doesn't really save")."""
     return _cue_then(text, _BENEFIT_RE, english, within=3)
 
