@@ -5,7 +5,7 @@
     python benchmarks/diacritics.py --no-restore         # the same figures with restoring switched off
 
 On each answer set (``fixtures/q*.csv``, and the hold-out sets ``blind-2026-11-27``,
-``dev-2026-12-06``, ``nodiac-2026-12-06``) it prints:
+``dev-2026-12-06``, ``nodiac-2026-12-06``, ``sealed-2026-12-06``, ``blind3-2026-12-06``) it prints:
 
 * ``strip``: every Vietnamese and mixed answer (fixture form ``vi`` or ``mixed``) graded again
   with its diacritics stripped (đ → d): mean and max of |score(stripped) - score(as written)|;
@@ -42,6 +42,9 @@ SETS = {
     "blind": [str(ROOT / "fixtures/holdout/blind-2026-11-27.csv")],
     "dev": [str(ROOT / "fixtures/holdout/dev-2026-12-06.csv")],
     "nodiac": [str(ROOT / "fixtures/holdout/nodiac-2026-12-06.csv")],
+    # measured only (never read for causes, never fitted on): fixtures/holdout/README.md
+    "sealed": [str(ROOT / "fixtures/holdout/sealed-2026-12-06.csv")],
+    "blind3": [str(ROOT / "fixtures/holdout/blind3-2026-12-06.csv")],
 }
 CHUNK = 64
 
