@@ -79,7 +79,7 @@ def rubric_pairs(grader: Grader) -> dict[str, list[Pair]]:
             ]
             out[r.id] += [(rng.choice(refs), t, CONTRADICTS) for t in contra]
             siblings = [t for q in r.points if q.id != p.id for t in by_class[f"p:{q.id}"]]
-            others = siblings and rng.sample(siblings, min(len(siblings), 12))
+            others = rng.sample(siblings, min(len(siblings), 12))
             others += rng.sample(by_class["none"], min(len(by_class["none"]), 6))
             out[r.id] += [(rng.choice(refs), t, UNRELATED) for t in others]
     return out

@@ -81,9 +81,8 @@ class ExportVariant:
     name: str
     #: Store the weights of the matrix products as int8 (per output channel, asymmetric:
     #: ``nncf.compress_weights`` INT8_ASYM; the token table, outside the graph, stays float32). OpenVINO then
-    #: also quantises activations dynamically
-    #: (per group of 32 values, not per tensor) on CPUs with int8 dot products, or decompresses to its
-    #: inference precision. False: fp32 weights.
+    #: also quantises activations dynamically (per group of 32 values, not per tensor) on CPUs with int8 dot
+    #: products, or decompresses to its inference precision. False: fp32 weights.
     int8_weights: bool
     #: OpenVINO's ``INFERENCE_PRECISION_HINT``: "f32" computes in fp32 everywhere (scores equal the torch
     #: reference's); None leaves OpenVINO's default, bf16 on CPUs with native bf16 (AMX, AVX512-BF16), else f32.

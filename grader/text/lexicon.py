@@ -121,9 +121,11 @@ REPORTED_SPEECH = (
     r"(?:hay\s+|thường\s+|vẫn\s+|cứ\s+|thì\s+|thuong\s+|van\s+|thi\s+)?(?:nói|bảo|cho rằng|nghĩ|ghi|viết|noi|bao|cho rang|nghi)\b"
     r"|\b(?:nghe nói|nghe bảo|nghe noi)\b"
 )
+# Contrast words: they end a clause (a denied belief reaches no further) and, after reported speech, contest it.
+ADVERSATIVES = r"but|however|though|nhưng|nhung"
 # What contests the reported claim, and what after it concedes instead ("but also", "nhưng đúng là"). "song" is the
 # formal "but" only as a conjunction after a comma ("…, song …"), never in "song song" (parallel).
-CONTESTING = r"\b(?:but|however|though|nhưng|nhưng mà|tuy nhiên|nhung|tuy nhien)\b|(?<=[,;] )song\b(?! song\b)"
+CONTESTING = rf"\b(?:{ADVERSATIVES}|tuy nhiên|tuy nhien)\b|(?<=[,;] )song\b(?! song\b)"
 CONCEDING = r"^\W*(?:\w+\W+)?(?:also|too|true|right|indeed|cũng|còn|đúng|cung|con|dung)\b"
 # Verbs of benefit: "không giúp tiết kiệm RAM" denies the benefit.
 BENEFIT_WORDS = r"giúp|cho phép|tiết kiệm|giup|cho phep|tiet kiem|help\w*|allow\w*|sav(?:e|es|ing)|enabl\w*|let\w*"

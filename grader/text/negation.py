@@ -19,6 +19,7 @@ import re
 from functools import lru_cache
 
 from grader.text.lexicon import (
+    ADVERSATIVES,
     BENEFIT_WORDS,
     CAUSE_WORDS,
     CONCEDING,
@@ -66,11 +67,13 @@ def negation_cues(text: str, english: bool = True) -> list[str]:
     return cues
 
 
+# Punctuation ends a negation's reach; an ellipsis ("…", "...") is punctuation.
+_PUNCTUATION = r"[,;:()…]|\.{2,}"
 # Where a negation's reach ends: punctuation, and the words that introduce a cause, a
 # consequence or a purpose. In "không khả thi vì O(N)" and "gradient mất dần nên weight
 # không cập nhật được" the negation describes a consequence; it does not deny the claim.
 # Verbs of causing ("không dẫn tới underfitting") are not breaks: denying them denies the claim.
-_SCOPE_BREAK = re.compile(rf"[,;:()…]|\.{{2,}}|\b(?:thì|thi|{CAUSE_WORDS})\b")
+_SCOPE_BREAK = re.compile(rf"{_PUNCTUATION}|\b(?:thì|thi|{CAUSE_WORDS})\b")
 
 
 def _breaks(text: str) -> list[re.Match[str]]:
@@ -111,7 +114,7 @@ def scope_before(text: str) -> str:
 # condition: in "khi mô hình quá đơn giản thì nó không bắt được quy luật" what follows is a
 # consequence, while in "recall thì cũng không cho biết thêm gì" it is the term's own comment.
 _AFTER_BREAK = re.compile(
-    r"[,;:()…]|\.{2,}|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|mà|mãi|hoài|nen|vi|de|va|con|nhung|ma|mai|hoai|"
+    _PUNCTUATION + r"|\b(?:nên|vì|bởi vì|do đó|để|và|còn|nhưng|mà|mãi|hoài|nen|vi|de|va|con|nhung|ma|mai|hoai|"
     r"so|because|since|and|but|while|whereas)\b"
 )
 _THEN = re.compile(r"\b(?:thì|thi)\b")
@@ -208,7 +211,7 @@ def denies_benefit(text: str, english: bool = True) -> bool:
 _BELIEF_RE = re.compile(rf"(?<!\w){NEGATED_BELIEF}")
 # A belief verb's complement runs through its own cause and purpose words ("em không nghĩ là để thêm X", "I don't
 # think it's because of memory"): only punctuation or a contrast ends it.
-_CLAUSE_END = re.compile(r"[,;:.!?()]|\b(?:nhưng|nhung|but|however|though)\b")
+_CLAUSE_END = re.compile(rf"[,;:.!?()]|\b(?:{ADVERSATIVES})\b")
 
 
 def denies_belief(text_before: str) -> bool:

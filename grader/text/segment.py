@@ -3,9 +3,9 @@
 Each rubric point is matched against the part of the answer that says it, so
 the answer is cut into sentences (lines and bullets first, then underthesea's
 sentence splitter, which knows Vietnamese abbreviations such as "v.v." and
-"TS.") and sentences into clauses (at ``;``, ``,`` and contrast words; a topic ending in "thì" stays
-with its comment). The
-offsets index the NFC text of the answer, so evidence can be quoted exactly.
+"TS.") and sentences into clauses (at ``;``, ``,`` and contrast words; a topic
+ending in "thì" stays with its comment). The offsets index the NFC text of the
+answer, so evidence can be quoted exactly.
 """
 
 from __future__ import annotations
